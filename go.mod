@@ -1,0 +1,3 @@
+module attune
+
+go 1.26
