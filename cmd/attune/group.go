@@ -15,15 +15,17 @@ var groups = map[string]map[string]command{}
 
 // registerGroup adds a command that dispatches to its subcommands.
 func registerGroup(name, summary string) {
-	groups[name] = map[string]command{}
+	if groups[name] == nil {
+		groups[name] = map[string]command{}
+	}
 	register(name, summary, func(ctx context.Context, args []string) error {
 		return runGroup(ctx, name, args)
 	})
 }
 
-// registerSub adds subcommand sub to group; the group must be registered in
-// the same package (init order within a package follows file names, so the
-// group map is created on first use).
+// registerSub adds subcommand sub to group. Init order within a package
+// follows file names, so whichever of registerGroup and registerSub runs
+// first creates the group's map.
 func registerSub(group, sub, summary string, run func(ctx context.Context, args []string) error) {
 	if groups[group] == nil {
 		groups[group] = map[string]command{}
