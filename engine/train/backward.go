@@ -1,0 +1,198 @@
+package train
+
+import (
+	"attune/engine/kernels"
+	"attune/engine/qwen2"
+)
+
+// This file is the backward pass, the forward of forward.go read in
+// reverse. The base weights are frozen: only input gradients flow through
+// them (dx = dy W), and gradients are accumulated for the LoRA factors
+// alone.
+
+// backward propagates dxF: [N, C], the gradient of the loss with respect
+// to the final norm's output, down through every layer, adding the LoRA
+// gradients into n.grad.
+func (n *net) backward(bt *Batch, dxF []float32) {
+	N, C := bt.B*bt.T, n.C
+
+	// Final norm: dx = rmsnorm'(xLast) dxF.
+	dx := n.dx[:N*C]
+	clear(dx)
+	rmsNormBackward(dx, dxF[:N*C], n.xLast[:N*C], n.rstdF[:N], n.m.Norm, N, C)
+
+	for l := n.L - 1; l >= 0; l-- {
+		n.layerBackward(l, bt, dx, l > 0)
+	}
+	// The embedding is frozen and not adapted: the gradient stops here.
+}
+
+// layerBackward turns dx: [N, C], the gradient of layer l's output, into
+// the gradient of its input, in place. With needInput false (the first
+// layer, whose input is the frozen embedding) it skips the input gradients
+// that only the embedding would read.
+func (n *net) layerBackward(l int, bt *Batch, dx []float32, needInput bool) {
+	N, C, Q, K, I := bt.B*bt.T, n.C, n.H*n.D, n.KV*n.D, n.I
+	w, a := &n.m.Layers[l], &n.acts[l]
+	xn, dxn := n.xn[:N*C], n.dxn[:N*C]
+
+	// --- MLP. out = xMid + down(silu(gate) ⊙ up); dx flows to xMid as is.
+
+	// Recompute h = silu(gate) ⊙ up: [N, I], the input of down_proj.
+	gate, up, h := a.gate[:N*I], a.up[:N*I], n.hI[:N*I]
+	parallel(N*I, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			h[i] = silu(gate[i]) * up[i]
+		}
+	})
+
+	// down_proj: dh = dx Down (+ LoRA): [N, I].
+	dh := n.tmpW[:N*I]
+	kernels.LinearInput(dh, dx, w.Down, N)
+	n.loraBackward(l, qwen2.TargetDown, dx, h, dh, N)
+
+	// SwiGLU: dgate = dh ⊙ up ⊙ silu'(gate), dup = dh ⊙ silu(gate), written
+	// over gate and up, which are not needed after this.
+	parallel(N*I, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g := gate[i]
+			sg := 1 / (1 + float32(exp(float64(-g))))
+			gate[i] = dh[i] * up[i] * sg * (1 + g*(1-sg))
+			up[i] = dh[i] * g * sg
+		}
+	})
+	dgate, dup := gate, up
+
+	// gate_proj and up_proj: dxn = dgate Gate + dup Up (+ LoRA): [N, C].
+	rmsNormApply(xn, a.xMid[:N*C], a.rstd2[:N], w.MLPNorm, N, C)
+	kernels.LinearInput(dxn, dgate, w.Gate, N)
+	n.loraBackward(l, qwen2.TargetGate, dgate, xn, dxn, N)
+	n.addLinearInput(dxn, dup, w.Up, N)
+	n.loraBackward(l, qwen2.TargetUp, dup, xn, dxn, N)
+
+	// MLP norm: dxMid = dx + rmsnorm'(xMid) dxn.
+	rmsNormBackward(dx, dxn, a.xMid[:N*C], a.rstd2[:N], w.MLPNorm, N, C)
+
+	// --- Attention. xMid = xIn + o_proj(attention(q, k, v)).
+
+	// o_proj: dao = dxMid O (+ LoRA): [N, Q].
+	dao := n.dao[:N*Q]
+	kernels.LinearInput(dao, dx, w.O, N)
+	n.loraBackward(l, qwen2.TargetO, dx, a.ao[:N*Q], dao, N)
+
+	// Attention: dq: [N, Q], dk, dv: [N, K], then back through the rotary
+	// embedding (its transpose) on dq and dk.
+	dq, dk, dv := n.dq[:N*Q], n.dk[:N*K], n.dv[:N*K]
+	n.attentionBackward(bt, a, dao, dq, dk, dv)
+	n.rope(dq, bt.Pos, n.H, N, true)
+	n.rope(dk, bt.Pos, n.KV, N, true)
+
+	// q, k, v projections: dxn = dq Wq + dk Wk + dv Wv (+ LoRA), with the
+	// LoRA gradients from the recomputed xn; the biases are frozen. The
+	// first layer needs only the LoRA gradients.
+	rmsNormApply(xn, a.xIn[:N*C], a.rstd1[:N], w.AttnNorm, N, C)
+	if !needInput {
+		n.loraBackward(l, qwen2.TargetQ, dq, xn, nil, N)
+		n.loraBackward(l, qwen2.TargetK, dk, xn, nil, N)
+		n.loraBackward(l, qwen2.TargetV, dv, xn, nil, N)
+		return
+	}
+	kernels.LinearInput(dxn, dq, w.Q, N)
+	n.loraBackward(l, qwen2.TargetQ, dq, xn, dxn, N)
+	n.addLinearInput(dxn, dk, w.K, N)
+	n.loraBackward(l, qwen2.TargetK, dk, xn, dxn, N)
+	n.addLinearInput(dxn, dv, w.V, N)
+	n.loraBackward(l, qwen2.TargetV, dv, xn, dxn, N)
+
+	// Attention norm: dxIn = dxMid + rmsnorm'(xIn) dxn.
+	rmsNormBackward(dx, dxn, a.xIn[:N*C], a.rstd1[:N], w.AttnNorm, N, C)
+}
+
+// addLinearInput adds dy W to dx: [N, in], through n.tmpW.
+func (n *net) addLinearInput(dx, dy []float32, w kernels.Mat, N int) {
+	t := n.tmpW[:N*w.Cols]
+	kernels.LinearInput(t, dy, w, N)
+	parallel(len(dx), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dx[i] += t[i]
+		}
+	})
+}
+
+// loraBackward accumulates the LoRA gradients of (l, t) given dy:
+// [N, out], the gradient of the projection's output, and x: [N, in], its
+// input, and adds the adapter path's share of the input gradient to dx:
+// [N, in] unless dx is nil. It does nothing for a projection that is not
+// adapted.
+func (n *net) loraBackward(l int, t qwen2.Target, dy, x, dx []float32, N int) {
+	f, g := n.ad.Factors(l, t), n.grad.Factors(l, t)
+	if f == nil {
+		return
+	}
+	r := n.ad.Config.Rank
+	u := n.acts[l].lu[targetIdx(t)][:N*r]
+	du := n.u[:N*r]
+
+	// dB += s · dyᵀ u: [out, r].
+	gemm(true, false, f.Out, r, N, n.scale, dy, f.Out, u, r, 1, g.B, r)
+
+	// du = s · dy B: [N, r].
+	gemm(false, false, N, r, f.Out, n.scale, dy, f.Out, f.B, r, 0, du, r)
+
+	// dA += duᵀ dropout(x): [r, in].
+	xa := n.dropped(l, t, x, N*f.In)
+	gemm(true, false, r, f.In, N, 1, du, r, xa, f.In, 1, g.A, f.In)
+	if dx == nil {
+		return
+	}
+
+	// dx += (du A) ⊙ mask, the mask scaling the gradient as it scaled the
+	// input; without dropout straight into dx.
+	if n.dropout == 0 {
+		gemm(false, false, N, f.In, r, 1, du, r, f.A, f.In, 1, dx, f.In)
+		return
+	}
+	tmp := n.tmpL[:N*f.In]
+	gemm(false, false, N, f.In, r, 1, du, r, f.A, f.In, 0, tmp, f.In)
+	ones := n.xd[:N*f.In]
+	for i := range ones {
+		ones[i] = 1
+	}
+	mask := n.dropped(l, t, ones, N*f.In)
+	for i, m := range mask {
+		dx[i] += tmp[i] * m
+	}
+}
+
+// rmsNormApply recomputes out = x · rstd · w for x: [N, C] from the kept
+// rstd: [N].
+func rmsNormApply(out, x, rstd, w []float32, N, C int) {
+	parallel(N, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xi, oi, rs := x[i*C:(i+1)*C], out[i*C:(i+1)*C], rstd[i]
+			for j, v := range xi {
+				oi[j] = v * rs * w[j]
+			}
+		}
+	})
+}
+
+// rmsNormBackward adds to dx: [N, C] the gradient through y = x · rstd · w
+// given dy: [N, C]:
+//
+//	dx = rstd · (dy ⊙ w) - x · rstd³ · mean(dy ⊙ w ⊙ x).
+func rmsNormBackward(dx, dy, x, rstd, w []float32, N, C int) {
+	parallel(N, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xi, dyi, dxi, rs := x[i*C:(i+1)*C], dy[i*C:(i+1)*C], dx[i*C:(i+1)*C], rstd[i]
+			var dot float32
+			for j, v := range xi {
+				dot += dyi[j] * w[j] * v
+			}
+			c := rs * rs * rs * dot / float32(C)
+			for j, v := range xi {
+				dxi[j] += rs*dyi[j]*w[j] - v*c
+			}
+		}
+	})
+}
