@@ -3,7 +3,13 @@
 // and the forward pass with a KV cache.
 package qwen2
 
-import "attune/engine/kernels"
+import (
+	"encoding/json"
+	"sync"
+
+	"attune/engine/kernels"
+	"attune/engine/safetensors"
+)
 
 // Config is the part of a Hugging Face config.json that the Qwen2
 // architecture uses.
@@ -25,6 +31,11 @@ type Config struct {
 	TorchDtype            string   `json:"torch_dtype"`
 	BOSTokenID            int      `json:"bos_token_id"`
 	EOSTokenID            int      `json:"eos_token_id"`
+
+	// RopeScaling and UseSlidingWindow are read only to refuse what the
+	// engine does not implement.
+	RopeScaling      json.RawMessage `json:"rope_scaling,omitempty"`
+	UseSlidingWindow bool            `json:"use_sliding_window,omitempty"`
 }
 
 // Layer holds the weights of one decoder layer. Linear weights are
@@ -51,6 +62,9 @@ type Model struct {
 	Layers []Layer
 	Norm   []float32   // [C]
 	Head   kernels.Mat // [V, C]; the same matrix as Embed when tied
+
+	weights *safetensors.Dir // the mapping the matrices point into
+	scratch sync.Pool        // *scratch buffers reused across Forward calls
 }
 
 // Target names a linear projection inside a decoder layer, as PEFT names

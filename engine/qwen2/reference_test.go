@@ -1,0 +1,316 @@
+package qwen2
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"attune/engine/kernels"
+	"attune/engine/safetensors"
+)
+
+// The reference test runs the model of every directory under the repo's
+// testdata/reference/ and of every directory in ATTUNE_REFERENCE_DIRS
+// (colon-separated) and compares it with the PyTorch reference stored
+// beside it (reference.json, reference.safetensors).
+
+// reference is the part of reference.json this test reads.
+type reference struct {
+	Inputs struct {
+		InputIDs [][]int `json:"input_ids"`
+		Labels   [][]int `json:"labels"`
+	} `json:"inputs"`
+	Loss struct {
+		Value float64 `json:"value"`
+	} `json:"loss"`
+	Greedy struct {
+		PromptIDs    []int `json:"prompt_ids"`
+		NewTokens    int   `json:"new_tokens"`
+		GeneratedIDs []int `json:"generated_ids"`
+		Steps        []struct {
+			Position  int     `json:"position"`
+			ID        int     `json:"id"`
+			Logit     float64 `json:"logit"`
+			LogSumExp float64 `json:"logsumexp"`
+		} `json:"steps"`
+	} `json:"greedy"`
+	Tolerances struct {
+		Logits    float64 `json:"logits_atol"`
+		LogSumExp float64 `json:"logsumexp_atol"`
+		ActRel    float64 `json:"act_atol_rel_to_tensor_max"`
+		Loss      float64 `json:"loss_atol"`
+		StepLogit float64 `json:"greedy_step_logit_atol"`
+	} `json:"tolerances"`
+}
+
+// referenceDirs lists the directories the reference test covers.
+func referenceDirs(t *testing.T) []string {
+	root := filepath.Join("..", "..", "testdata", "reference")
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatalf("cannot list %s: %v", root, err)
+	}
+	var dirs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, filepath.Join(root, e.Name()))
+		}
+	}
+	for _, d := range strings.Split(os.Getenv("ATTUNE_REFERENCE_DIRS"), ":") {
+		if d != "" {
+			dirs = append(dirs, d)
+		}
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no reference directories")
+	}
+	return dirs
+}
+
+// refData is one reference directory, loaded.
+type refData struct {
+	model   *Model
+	ref     reference
+	tensors *safetensors.File
+}
+
+func loadReference(t *testing.T, dir string) *refData {
+	t.Helper()
+	m, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	b, err := os.ReadFile(filepath.Join(dir, "reference.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref reference
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatalf("reference.json: %v", err)
+	}
+	f, err := safetensors.Open(filepath.Join(dir, "reference.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return &refData{model: m, ref: ref, tensors: f}
+}
+
+// tensor returns a reference tensor as f32.
+func (d *refData) tensor(t *testing.T, name string) []float32 {
+	t.Helper()
+	v, err := d.tensors.Tensor(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := v.F32()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+func TestReference(t *testing.T) {
+	for _, dir := range referenceDirs(t) {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			d := loadReference(t, dir)
+			t.Run("batch", func(t *testing.T) { testReferenceBatch(t, d) })
+			t.Run("greedy", func(t *testing.T) { testReferenceGreedy(t, d) })
+			t.Run("rope", func(t *testing.T) { testReferenceRope(t, d) })
+		})
+	}
+}
+
+// testReferenceBatch runs the reference batch as sequences of one Forward
+// call and checks logits, log-sum-exp, loss and the intermediates.
+func testReferenceBatch(t *testing.T, d *refData) {
+	m, ref := d.model, d.ref
+	tol := ref.Tolerances
+	V := m.Config.VocabSize
+
+	steps := make([]*Step, len(ref.Inputs.InputIDs))
+	n := 0
+	for i, ids := range ref.Inputs.InputIDs {
+		steps[i] = &Step{Cache: m.NewCache(), Tokens: ids, Want: WantAll}
+		n += len(ids)
+	}
+	acts := map[string][]float32{}
+	s := m.getScratch(n)
+	m.forward(steps, s, func(name string, data []float32) {
+		acts[name] = append([]float32(nil), data...)
+	})
+
+	// Logits: every position of every sequence.
+	var logits []float32
+	for _, st := range steps {
+		logits = append(logits, st.Logits...)
+	}
+	wantLogits := d.tensor(t, "logits")
+	diff := maxAbsDiff(logits, wantLogits)
+	if !(diff <= tol.Logits) {
+		t.Errorf("logits: max abs diff %.3g, want <= %.3g", diff, tol.Logits)
+	}
+	t.Logf("logits: max abs diff %.3g (bound %.3g)", diff, tol.Logits)
+
+	// Log-sum-exp per position, accumulated in f64.
+	wantLSE := d.tensor(t, "logsumexp")
+	var worst float64
+	for p := range len(logits) / V {
+		got := kernels.LogSumExp(logits[p*V : (p+1)*V])
+		worst = max(worst, math.Abs(got-float64(wantLSE[p])))
+	}
+	if !(worst <= tol.LogSumExp) {
+		t.Errorf("logsumexp: max abs diff %.3g, want <= %.3g", worst, tol.LogSumExp)
+	}
+
+	// Loss: the mean NLL of label tokens, shifted as Hugging Face does.
+	loss := meanNLL(logits, ref.Inputs.Labels, V)
+	if !(math.Abs(loss-ref.Loss.Value) <= tol.Loss) {
+		t.Errorf("loss = %.7f, want %.7f ± %.3g", loss, ref.Loss.Value, tol.Loss)
+	}
+	t.Logf("loss %.7f, reference %.7f", loss, ref.Loss.Value)
+
+	// Intermediates, relative to the reference tensor's largest value.
+	names := d.tensors.Names()
+	checked := 0
+	for _, name := range names {
+		key, ok := strings.CutPrefix(name, "act.")
+		if !ok || strings.HasPrefix(key, "rope_") {
+			continue
+		}
+		got, ok := acts[key]
+		if !ok {
+			t.Errorf("forward pass has no intermediate %q", key)
+			continue
+		}
+		want := d.tensor(t, name)
+		bound := tol.ActRel * maxAbs(want)
+		if diff := maxAbsDiff(got, want); !(diff <= bound) {
+			t.Errorf("%s: max abs diff %.3g, want <= %.3g", name, diff, bound)
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Error("no act.* intermediates checked")
+	}
+}
+
+// meanNLL returns the mean of -log p(labels[t+1] | logits[t]) over the
+// label tokens that are not -100. logits: [B·T, V].
+func meanNLL(logits []float32, labels [][]int, V int) float64 {
+	var sum float64
+	var n int
+	row := 0
+	for _, seq := range labels {
+		for t := range seq {
+			if t+1 < len(seq) && seq[t+1] != -100 {
+				l := logits[(row+t)*V : (row+t+1)*V]
+				sum += kernels.LogSumExp(l) - float64(l[seq[t+1]])
+				n++
+			}
+		}
+		row += len(seq)
+	}
+	return sum / float64(n)
+}
+
+// testReferenceGreedy decodes greedily with the KV cache, one token at a
+// time after the prompt, and checks the ids and each step's logit and
+// log-sum-exp.
+func testReferenceGreedy(t *testing.T, d *refData) {
+	m, g, tol := d.model, d.ref.Greedy, d.ref.Tolerances
+	c := m.NewCache()
+	st := &Step{Cache: c, Tokens: g.PromptIDs}
+	var got []int
+	for i := range g.NewTokens {
+		if err := m.Forward([]*Step{st}); err != nil {
+			t.Fatal(err)
+		}
+		id := argmax(st.Logits)
+		got = append(got, id)
+		if i < len(g.Steps) {
+			want := g.Steps[i]
+			// The reference gives the position the chosen token will take.
+			if c.Len() != want.Position {
+				t.Errorf("step %d: position %d, want %d", i, c.Len(), want.Position)
+			}
+			if d := math.Abs(float64(st.Logits[want.ID]) - want.Logit); !(d <= tol.StepLogit) {
+				t.Errorf("step %d: logit of %d off by %.3g, want <= %.3g", i, want.ID, d, tol.StepLogit)
+			}
+			if d := math.Abs(kernels.LogSumExp(st.Logits) - want.LogSumExp); !(d <= tol.LogSumExp) {
+				t.Errorf("step %d: logsumexp off by %.3g, want <= %.3g", i, d, tol.LogSumExp)
+			}
+		}
+		st.Tokens = []int{id}
+	}
+	if !equalInts(got, g.GeneratedIDs) {
+		t.Errorf("greedy ids = %v, want %v", got, g.GeneratedIDs)
+	}
+}
+
+// testReferenceRope checks the rotary factors against act.rope_cos and
+// act.rope_sin: [T, head_dim], each half repeating the other.
+func testReferenceRope(t *testing.T, d *refData) {
+	cfg := &d.model.Config
+	wantCos, wantSin := d.tensor(t, "act.rope_cos"), d.tensor(t, "act.rope_sin")
+	hd, half := cfg.HeadDim, cfg.HeadDim/2
+	T := len(wantCos) / hd
+	s := &scratch{n: T, cos: make([]float32, T*half), sin: make([]float32, T*half)}
+	var worst float64
+	for p := range T {
+		s.setRope(cfg, p, p)
+		for i := range hd {
+			worst = max(worst,
+				math.Abs(float64(s.cos[p*half+i%half]-wantCos[p*hd+i])),
+				math.Abs(float64(s.sin[p*half+i%half]-wantSin[p*hd+i])))
+		}
+	}
+	if bound := d.ref.Tolerances.ActRel; !(worst <= bound) {
+		t.Errorf("rope factors: max abs diff %.3g, want <= %.3g", worst, bound)
+	}
+}
+
+func maxAbsDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	var worst float64
+	for i := range a {
+		worst = max(worst, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return worst
+}
+
+func maxAbs(a []float32) float64 {
+	var m float64
+	for _, v := range a {
+		m = max(m, math.Abs(float64(v)))
+	}
+	return m
+}
+
+func argmax(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
