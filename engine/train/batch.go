@@ -120,8 +120,17 @@ func (bt *Batch) NumTargets() int {
 // longer than t is cut to its first t tokens. With pack false every example
 // gets a row of its own (padding only). The last batch may have fewer rows.
 func Pack(examples []Example, b, t int, pack bool) []*Batch {
-	type row []Example
-	var rows []row
+	rows := packRows(examples, t, pack)
+	var batches []*Batch
+	for i := 0; i < len(rows); i += b {
+		batches = append(batches, batchOf(rows[i:min(i+b, len(rows))], t))
+	}
+	return batches
+}
+
+// packRows assigns examples, in order, to rows of t positions.
+func packRows(examples []Example, t int, pack bool) [][]Example {
+	var rows [][]Example
 	used := t // forces a new row first
 	for _, e := range examples {
 		if len(e.Tokens) > t {
@@ -134,21 +143,20 @@ func Pack(examples []Example, b, t int, pack bool) []*Batch {
 		rows[len(rows)-1] = append(rows[len(rows)-1], e)
 		used += len(e.Tokens)
 	}
+	return rows
+}
 
-	var batches []*Batch
-	for i := 0; i < len(rows); i += b {
-		n := min(b, len(rows)-i)
-		bt := NewBatch(n, t)
-		for r, es := range rows[i : i+n] {
-			c := 0
-			for _, e := range es {
-				c = bt.Place(r, c, e)
-			}
-			if c < t {
-				bt.closePadding(r, c)
-			}
+// batchOf lays rows out as a batch of len(rows) rows of t positions.
+func batchOf(rows [][]Example, t int) *Batch {
+	bt := NewBatch(len(rows), t)
+	for r, es := range rows {
+		c := 0
+		for _, e := range es {
+			c = bt.Place(r, c, e)
 		}
-		batches = append(batches, bt)
+		if c < t {
+			bt.closePadding(r, c)
+		}
 	}
-	return batches
+	return bt
 }
