@@ -101,6 +101,10 @@ func Create(path string, tensors []TensorInfo, metadata map[string]string) (*Wri
 		return nil, fmt.Errorf("safetensors: cannot create %s: %w", path, err)
 	}
 	w := &Writer{path: path, tmp: f.Name(), f: f, buf: bufio.NewWriterSize(f, 1<<20), want: total}
+	if err := f.Chmod(0o644); err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("safetensors: cannot create %s: %w", path, err)
+	}
 	var n [8]byte
 	binary.LittleEndian.PutUint64(n[:], uint64(len(header)))
 	w.buf.Write(n[:])
