@@ -132,3 +132,8 @@ func formatETA(d time.Duration) string {
 	}
 	return fmt.Sprintf("%ds", int(d.Seconds()))
 }
+
+// secondsDuration converts seconds on the wire to a Duration.
+func secondsDuration(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second))
+}

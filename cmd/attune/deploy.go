@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+)
+
+func init() {
+	register("deploy", "deploy an aligned model so that it serves chat", cmdFunc(deploy))
+	register("undeploy", "stop serving an aligned model", cmdFunc(undeploy))
+	registerSub("models", "aligned", "list the aligned models on a server", cmdFunc(modelsAligned))
+}
+
+// deploy starts deploying an aligned model and, with --wait, waits until
+// it serves.
+func deploy(ctx context.Context, args []string, io stdio) error {
+	var r remote
+	fs := newFlags("deploy", "deploy MODEL [--wait]", io)
+	r.addFlags(fs, io)
+	wait := fs.Bool("wait", false, "wait until the model is deployed")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos, 1); err != nil {
+		return err
+	}
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	model := pos[0]
+	if err := c.Deploy(ctx, model); err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
+	status := "PENDING"
+	if *wait {
+		if err := c.WaitDeployed(ctx, model); err != nil {
+			return fmt.Errorf("deploy: %w", err)
+		}
+		status = "DEPLOYED"
+	}
+	if r.json {
+		return printJSON(io.out, map[string]string{"model_id": model, "status": status})
+	}
+	fmt.Fprintf(io.out, "%s %s\n", model, status)
+	return nil
+}
+
+// undeploy starts undeploying an aligned model and, with --wait, waits
+// until it no longer serves.
+func undeploy(ctx context.Context, args []string, io stdio) error {
+	var r remote
+	fs := newFlags("undeploy", "undeploy MODEL [--wait]", io)
+	r.addFlags(fs, io)
+	wait := fs.Bool("wait", false, "wait until the model is undeployed")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos, 1); err != nil {
+		return err
+	}
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	model := pos[0]
+	if err := c.Undeploy(ctx, model); err != nil {
+		return fmt.Errorf("undeploy: %w", err)
+	}
+	status := "PENDING"
+	if *wait {
+		if err := c.WaitUndeployed(ctx, model); err != nil {
+			return fmt.Errorf("undeploy: %w", err)
+		}
+		status = "UNDEPLOYED"
+	}
+	if r.json {
+		return printJSON(io.out, map[string]string{"model_id": model, "status": status})
+	}
+	fmt.Fprintf(io.out, "%s %s\n", model, status)
+	return nil
+}
+
+// modelsAligned lists the caller's aligned models with their deployment.
+func modelsAligned(ctx context.Context, args []string, io stdio) error {
+	var r remote
+	fs := newFlags("models aligned", "models aligned [--json]", io)
+	r.addFlags(fs, io)
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	models, err := c.AlignedModels(ctx)
+	if err != nil {
+		return fmt.Errorf("models aligned: %w", err)
+	}
+	if r.json {
+		return printJSON(io.out, models)
+	}
+	tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tNAME\tBASE MODEL\tSTATUS\tDEPLOYMENT")
+	for _, m := range models {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.ID, m.Name, m.BaseModel, m.Status, orDash(m.DeploymentStatus))
+	}
+	return tw.Flush()
+}
