@@ -53,15 +53,14 @@ func RefGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 		for j := 0; j < n; j++ {
 			var s float32
 			for p := 0; p < k; p++ {
-				av := a[i*lda+p]
+				ai, bi := i*lda+p, p*ldb+j
 				if transA {
-					av = a[p*lda+i]
+					ai = p*lda + i
 				}
-				bv := b[p*ldb+j]
 				if transB {
-					bv = b[j*ldb+p]
+					bi = j*ldb + p
 				}
-				s += av * bv
+				s += a[ai] * b[bi]
 			}
 			if beta == 0 {
 				c[i*ldc+j] = alpha * s

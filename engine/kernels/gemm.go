@@ -1,0 +1,307 @@
+package kernels
+
+import "sync"
+
+// This file holds the packed, cache-blocked matrix product behind Linear
+// (T > 1), LinearInput and Gemm: C[m, n] (+)= op(A)[m, k] · op(B)[k, n].
+//
+// op(A), an f32 activation, is packed once per call into micro-panels of
+// mr rows, [m/mr][k][mr], scaled by alpha. op(B), usually a weight in its
+// stored precision, is widened and packed by each worker into panels of
+// nr columns, [nc/nr][kc][nr], one (kc × nc) block at a time, so that a
+// block is widened once and reused by every row of A. The micro-kernel
+// then adds an mr × nr tile of products to C, held in registers across
+// the depth kc.
+
+// The tile and block sizes. mr × nr = 6 × 16 is twelve AVX2 accumulators;
+// kc = 256 keeps a micro-panel of B (16 KiB) and one of A (6 KiB) in L1;
+// nc is the width of the column chunks handed to the workers.
+const (
+	mr = 6
+	nr = 16
+	kc = 256
+	nc = 64
+)
+
+// The machine-specific inner loops. The portable versions below are
+// replaced at start-up where the CPU has something faster (see
+// gemm_simd.go).
+var (
+	// microKernel adds the mr×nr product of the packed a [k][mr] and
+	// b [k][nr] into c, whose row stride is ldc.
+	microKernel = microKernelGo
+	// packTrans packs 16 rows of s starting at (r0, c0), 8·k8 columns,
+	// transposed into dst [8·k8][16].
+	packTrans = packTransGo
+	// packStraight packs k rows of s starting at (r0, c0), 16 columns,
+	// into dst [k][16].
+	packStraight = packStraightGo
+)
+
+// source is a matrix operand as stored: its precision, data and row
+// stride (ld), which may exceed its logical width.
+type source struct {
+	dtype DType
+	f32   []float32
+	u16   []uint16
+	ld    int
+}
+
+func matSource(w Mat) source {
+	return source{dtype: w.DType, f32: w.F32, u16: w.U16, ld: w.Cols}
+}
+
+// at returns element (r, c) widened to f32.
+func (s source) at(r, c int) float32 {
+	i := r*s.ld + c
+	switch s.dtype {
+	case BF16:
+		return BF16ToF32(s.u16[i])
+	case F16:
+		return F16ToF32(s.u16[i])
+	}
+	return s.f32[i]
+}
+
+// product describes one call: C[m, n] = alpha·op(A)·op(B) + beta·C, or,
+// for Linear, C = op(A)·op(B) + bias.
+type product struct {
+	m, n, k int
+	ap      []float32 // op(A) packed, [ceil(m/mr)][k][mr]
+	b       source
+	transB  bool // b is stored [n, k]; otherwise [k, n]
+	c       []float32
+	ldc     int
+	beta    float32
+	bias    []float32 // [n] or nil; used when beta is 0
+}
+
+// buffers recycles packing buffers between calls.
+var buffers sync.Pool
+
+func getBuffer(n int) *[]float32 {
+	if p, ok := buffers.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n)
+	return &s
+}
+
+func putBuffer(p *[]float32) { buffers.Put(p) }
+
+// gemm computes the product described by p: it packs A, splits the columns
+// (or, when they are few, the rows) of C into chunks and runs the chunks
+// on the worker pool.
+func gemm(p *product, a []float32, lda int, transA bool, alpha float32) {
+	mBlocks := (p.m + mr - 1) / mr
+	buf := getBuffer(mBlocks * p.k * mr)
+	defer putBuffer(buf)
+	p.ap = *buf
+
+	// Pack A in parallel by micro-panels when it is large.
+	flops := p.m * p.n * p.k
+	par := flops >= 1<<18 && workers.size > 0
+	steps := 1
+	if par {
+		steps = min(mBlocks, 4*workers.threads())
+	}
+	workers.run(steps, func(i int) {
+		lo, hi := split(mBlocks, steps, i)
+		packA(p.ap, a, lda, transA, alpha, p.m, p.k, lo, hi)
+	})
+
+	// Chunks of C: nc columns each, and row groups when columns are few.
+	nChunks := (p.n + nc - 1) / nc
+	mChunks := 1
+	if par && nChunks < 2*workers.threads() {
+		mChunks = min(mBlocks, (2*workers.threads()+nChunks-1)/nChunks)
+	}
+	if !par {
+		nChunks = 1
+	}
+	workers.run(nChunks*mChunks, func(i int) {
+		n0, n1 := split(p.n, nChunks, i%nChunks)
+		if nChunks > 1 {
+			n0, n1 = i%nChunks*nc, min(p.n, (i%nChunks+1)*nc)
+		}
+		b0, b1 := split(mBlocks, mChunks, i/nChunks)
+		p.chunk(n0, n1, b0, b1)
+	})
+}
+
+// split returns the i-th of parts near-equal contiguous pieces of [0, n).
+func split(n, parts, i int) (lo, hi int) {
+	return n * i / parts, n * (i + 1) / parts
+}
+
+// chunk computes columns [n0, n1) of the rows in micro-panels [b0, b1).
+func (p *product) chunk(n0, n1, b0, b1 int) {
+	r0, r1 := b0*mr, min(p.m, b1*mr)
+	p.initC(r0, r1, n0, n1)
+	if p.k == 0 || r0 >= r1 || n0 >= n1 {
+		return
+	}
+	buf := getBuffer(kc * (nc + nr))
+	defer putBuffer(buf)
+	bp := *buf
+	var tile [mr * nr]float32
+
+	for j0 := n0; j0 < n1; j0 += nc {
+		w := min(nc, n1-j0)
+		for p0 := 0; p0 < p.k; p0 += kc {
+			d := min(kc, p.k-p0)
+			p.packB(bp, p0, d, j0, w)
+
+			// Every micro-panel of A against every panel of B.
+			for blk := b0; blk < b1; blk++ {
+				a := p.ap[(blk*p.k+p0)*mr:]
+				rows := min(mr, p.m-blk*mr)
+				for jb := 0; jb*nr < w; jb++ {
+					b := bp[jb*d*nr:]
+					cols := min(nr, w-jb*nr)
+					ci := blk*mr*p.ldc + j0 + jb*nr
+					if rows == mr && cols == nr {
+						microKernel(d, a, b, p.c[ci:], p.ldc)
+						continue
+					}
+					tile = [mr * nr]float32{}
+					microKernel(d, a, b, tile[:], nr)
+					for r := range rows {
+						c := p.c[ci+r*p.ldc : ci+r*p.ldc+cols]
+						for j := range c {
+							c[j] += tile[r*nr+j]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// initC prepares C[r0:r1, n0:n1] for accumulation: beta·C, or the bias
+// (zero without one) when beta is 0.
+func (p *product) initC(r0, r1, n0, n1 int) {
+	for r := r0; r < r1; r++ {
+		c := p.c[r*p.ldc+n0 : r*p.ldc+n1]
+		switch {
+		case p.beta != 0:
+			for j := range c {
+				c[j] *= p.beta
+			}
+		case p.bias != nil:
+			copy(c, p.bias[n0:n1])
+		default:
+			clear(c)
+		}
+	}
+}
+
+// packA packs micro-panels [b0, b1) of alpha·op(A) into dst
+// [ceil(m/mr)][k][mr], zero-filling rows past m. op(A)[i][p] is
+// a[i*lda+p], or a[p*lda+i] when transA.
+func packA(dst, a []float32, lda int, transA bool, alpha float32, m, k, b0, b1 int) {
+	for blk := b0; blk < b1; blk++ {
+		d := dst[blk*k*mr : (blk+1)*k*mr]
+		for i := range mr {
+			r := blk*mr + i
+			if r >= m {
+				for p := range k {
+					d[p*mr+i] = 0
+				}
+				continue
+			}
+			if transA {
+				for p := range k {
+					d[p*mr+i] = alpha * a[p*lda+r]
+				}
+				continue
+			}
+			row := a[r*lda : r*lda+k]
+			for p, v := range row {
+				d[p*mr+i] = alpha * v
+			}
+		}
+	}
+}
+
+// packB widens and packs rows [p0, p0+d) and columns [j0, j0+w) of op(B)
+// into dst [ceil(w/nr)][d][nr], zero-filling columns past w.
+func (p *product) packB(dst []float32, p0, d, j0, w int) {
+	for jb := 0; jb*nr < w; jb++ {
+		panel := dst[jb*d*nr : (jb+1)*d*nr]
+		j := j0 + jb*nr
+		cols := min(nr, w-jb*nr)
+		switch {
+		case cols < nr:
+			p.packEdge(panel, p0, d, j, cols)
+		case p.transB:
+			k8 := d / 8
+			packTrans(panel, p.b, j, p0, k8)
+			for q := k8 * 8; q < d; q++ {
+				for c := range nr {
+					panel[q*nr+c] = p.b.at(j+c, p0+q)
+				}
+			}
+		default:
+			packStraight(panel, p.b, p0, j, d)
+		}
+	}
+}
+
+// packEdge packs a panel of fewer than nr columns, element by element.
+func (p *product) packEdge(panel []float32, p0, d, j, cols int) {
+	for q := range d {
+		row := panel[q*nr : (q+1)*nr]
+		for c := range nr {
+			switch {
+			case c >= cols:
+				row[c] = 0
+			case p.transB:
+				row[c] = p.b.at(j+c, p0+q)
+			default:
+				row[c] = p.b.at(p0+q, j+c)
+			}
+		}
+	}
+}
+
+// packTransGo is the portable packTrans.
+func packTransGo(dst []float32, s source, r0, c0, k8 int) {
+	for q := range 8 * k8 {
+		for c := range nr {
+			dst[q*nr+c] = s.at(r0+c, c0+q)
+		}
+	}
+}
+
+// packStraightGo is the portable packStraight.
+func packStraightGo(dst []float32, s source, r0, c0, k int) {
+	for q := range k {
+		for c := range nr {
+			dst[q*nr+c] = s.at(r0+q, c0+c)
+		}
+	}
+}
+
+// microKernelGo is the portable micro-kernel: C[mr][nr] += A·B for a
+// packed [k][mr] and b packed [k][nr], with C's row stride ldc.
+func microKernelGo(k int, a, b, c []float32, ldc int) {
+	var acc [mr][nr]float32
+	for p := range k {
+		ap := a[p*mr : p*mr+mr]
+		bp := b[p*nr : p*nr+nr]
+		for i, av := range ap {
+			row := &acc[i]
+			for j, bv := range bp {
+				row[j] += av * bv
+			}
+		}
+	}
+	for i := range mr {
+		cr := c[i*ldc : i*ldc+nr]
+		for j := range cr {
+			cr[j] += acc[i][j]
+		}
+	}
+}

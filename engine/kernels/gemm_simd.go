@@ -1,0 +1,76 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import "simd/archsimd"
+
+// Implemented in gemm_amd64.s.
+func kernel6x16(k int, a, b, c *float32, ldc int)
+func packT16BF16(dst *float32, src *uint16, ld, k8 int)
+func packT16F16(dst *float32, src *uint16, ld, k8 int)
+func packT16F32(dst *float32, src *float32, ld, k8 int)
+func packN16BF16(dst *float32, src *uint16, ld, k int)
+func packN16F16(dst *float32, src *uint16, ld, k int)
+
+// haveAVX2 reports whether the CPU runs the AVX2 and FMA paths. Every CPU
+// with AVX2 also has F16C (VCVTPH2PS), which the f16 packs use.
+var haveAVX2 = archsimd.X86.AVX2() && archsimd.X86.FMA()
+
+func init() {
+	if !haveAVX2 {
+		return
+	}
+	microKernel = microKernelAVX2
+	packTrans = packTransAVX2
+	packStraight = packStraightAVX2
+}
+
+// microKernelAVX2 checks the bounds the assembly relies on and calls it.
+func microKernelAVX2(k int, a, b, c []float32, ldc int) {
+	if k == 0 {
+		return
+	}
+	_ = a[k*mr-1]
+	_ = b[k*nr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	kernel6x16(k, &a[0], &b[0], &c[0], ldc)
+}
+
+func packTransAVX2(dst []float32, s source, r0, c0, k8 int) {
+	if k8 == 0 {
+		return
+	}
+	_ = dst[k8*8*nr-1]
+	first, last := r0*s.ld+c0, (r0+nr-1)*s.ld+c0+8*k8-1
+	switch s.dtype {
+	case BF16:
+		_ = s.u16[last]
+		packT16BF16(&dst[0], &s.u16[first], s.ld, k8)
+	case F16:
+		_ = s.u16[last]
+		packT16F16(&dst[0], &s.u16[first], s.ld, k8)
+	default:
+		_ = s.f32[last]
+		packT16F32(&dst[0], &s.f32[first], s.ld, k8)
+	}
+}
+
+func packStraightAVX2(dst []float32, s source, r0, c0, k int) {
+	if k == 0 {
+		return
+	}
+	_ = dst[k*nr-1]
+	first, last := r0*s.ld+c0, (r0+k-1)*s.ld+c0+nr-1
+	switch s.dtype {
+	case BF16:
+		_ = s.u16[last]
+		packN16BF16(&dst[0], &s.u16[first], s.ld, k)
+	case F16:
+		_ = s.u16[last]
+		packN16F16(&dst[0], &s.u16[first], s.ld, k)
+	default:
+		for q := range k {
+			copy(dst[q*nr:(q+1)*nr], s.f32[first+q*s.ld:])
+		}
+	}
+}

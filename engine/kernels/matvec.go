@@ -1,0 +1,128 @@
+package kernels
+
+// This file holds the matrix-vector products: Linear with T = 1, the
+// decoding step, whose time is the time to read the weights once; and Gemm
+// with a single row, for attention over the key/value cache.
+
+// The machine-specific loops, replaced at start-up where the CPU has
+// something faster (see matvec_simd.go).
+var (
+	// dotRows sets y[i] = x · row r0+i of s, for each i in y.
+	dotRows = dotRowsGo
+	// axpy adds alpha·x to y.
+	axpy = axpyGo
+)
+
+// matVec computes y = w x (+ bias) for x: [in], w: [out, in], y: [out],
+// splitting the rows of w among the workers.
+func matVec(y, x []float32, w Mat, bias []float32) {
+	out, in := w.Rows, w.Cols
+	s := matSource(w)
+	chunks := 1
+	if out*in >= 1<<16 {
+		chunks = min(out/16, 8*workers.threads())
+	}
+	workers.run(chunks, func(i int) {
+		lo, hi := split(out/4, chunks, i)
+		lo, hi = lo*4, hi*4
+		if i == chunks-1 {
+			hi = out
+		}
+		dotRows(y[lo:hi], x[:in], s, lo)
+		if bias != nil {
+			for o := lo; o < hi; o++ {
+				y[o] += bias[o]
+			}
+		}
+	})
+}
+
+// gemv computes c = alpha·a·op(B) + beta·c for the single row a: [k],
+// op(B): [k, n] (b stored [n, k] with row stride ldb when transB, else
+// [k, n]), c: [n].
+func gemv(transB bool, n, k int, alpha float32, a, b []float32, ldb int, beta float32, c []float32) {
+	s := source{dtype: F32, f32: b, ld: ldb}
+	chunks := 1
+	if n*k >= 1<<16 {
+		chunks = min(max(n/64, 1), 4*workers.threads())
+	}
+	workers.run(chunks, func(i int) {
+		lo, hi := split(n, chunks, i)
+		cs := c[lo:hi]
+		if transB {
+			var prev []float32
+			if beta != 0 {
+				prev = append(prev, cs...)
+			}
+			dotRows(cs, a[:k], s, lo)
+			for j := range cs {
+				cs[j] *= alpha
+				if beta != 0 {
+					cs[j] += beta * prev[j]
+				}
+			}
+			return
+		}
+		scaleOrClear(cs, beta)
+		for p := range k {
+			axpy(cs, alpha*a[p], b[p*ldb+lo:p*ldb+hi])
+		}
+	})
+}
+
+// scaleOrClear sets c to beta·c, or to zero without reading it when beta
+// is 0.
+func scaleOrClear(c []float32, beta float32) {
+	if beta == 0 {
+		clear(c)
+		return
+	}
+	for j := range c {
+		c[j] *= beta
+	}
+}
+
+// dotRowsGo is the portable dotRows: four partial sums a row keep the
+// additions independent.
+func dotRowsGo(y, x []float32, s source, r0 int) {
+	in := len(x)
+	row := make([]float32, in)
+	for i := range y {
+		r := r0 + i
+		var v []float32
+		if s.dtype == F32 {
+			v = s.f32[r*s.ld : r*s.ld+in]
+		} else {
+			for c := range row {
+				row[c] = s.at(r, c)
+			}
+			v = row
+		}
+		y[i] = dotGo(x, v)
+	}
+}
+
+// dotGo returns x · v with four partial sums.
+func dotGo(x, v []float32) float32 {
+	v = v[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * v[i]
+		s1 += x[i+1] * v[i+1]
+		s2 += x[i+2] * v[i+2]
+		s3 += x[i+3] * v[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * v[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// axpyGo is the portable axpy.
+func axpyGo(y []float32, alpha float32, x []float32) {
+	x = x[:len(y)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
