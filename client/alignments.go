@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 )
@@ -60,10 +61,21 @@ type Alignment struct {
 	GPUTrainingCompleted *bool               `json:"gpu_training_completed"`
 	PerformanceMetrics   *PerformanceMetrics `json:"performance_metrics"`
 
-	// Stage and Loss are attune's additions when the server reports them:
-	// the pipeline stage now running and the latest training loss.
-	Stage string   `json:"stage,omitempty"`
-	Loss  *float64 `json:"loss,omitempty"`
+	// attune's additions: the benchmark and settings it was created with,
+	// the pipeline stage now running ("training", "evaluation", ...) and
+	// the training's step and latest loss.
+	BenchmarkID     string          `json:"benchmark_id,omitempty"`
+	Description     string          `json:"description,omitempty"`
+	Hyperparameters json.RawMessage `json:"hyperparameters,omitempty"`
+	Stage           string          `json:"stage,omitempty"`
+	Training        *TrainingState  `json:"training,omitempty"`
+}
+
+// TrainingState is how far an alignment's training has got.
+type TrainingState struct {
+	Step       int     `json:"step"`
+	TotalSteps int     `json:"total_steps"`
+	Loss       float64 `json:"loss"`
 }
 
 // AlignmentStatus is the answer of the alignment status route.

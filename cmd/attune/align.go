@@ -142,8 +142,9 @@ func (p *alignProgress) finish(st *client.AlignmentStatus) {
 // detail is the text after the bar: loss and time left.
 func (p *alignProgress) detail(a *client.Alignment) string {
 	var parts []string
-	if a.Loss != nil {
-		parts = append(parts, fmt.Sprintf("loss %.4f", *a.Loss))
+	if t := a.Training; t != nil && t.Step > 0 {
+		parts = append(parts, fmt.Sprintf("step %d/%d", t.Step, t.TotalSteps),
+			fmt.Sprintf("loss %.4f", t.Loss))
 	}
 	if !a.EstimatedCompletion.IsZero() {
 		parts = append(parts, "ETA "+formatETA(a.EstimatedCompletion.Sub(p.now())))

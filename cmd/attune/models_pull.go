@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"attune"
 	"attune/hub"
 )
 
@@ -62,12 +63,19 @@ func modelsPull(ctx context.Context, args []string, io stdio) error {
 }
 
 // registerPulled makes a downloaded directory a base model of the data
-// directory.
-//
-// TODO(cli): call the store's model import here once `attune models
-// import` lands; until then the user registers the directory with it.
+// directory, linked rather than copied, since the download already lives
+// there. A model already registered under the id is left as it is.
 func registerPulled(ctx context.Context, io stdio, dataDir, dir, id string) error {
-	fmt.Fprintf(io.out, "register it with:\n  attune models import %s --id %s --data-dir %s\n", dir, id, dataDir)
+	m, err := importModel(ctx, dataDir, dir, id, "", true)
+	if attune.ErrorKind(err) == attune.KindConflict {
+		fmt.Fprintf(io.out, "model %s is already registered; the files in %s are up to date\n", id, dir)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("models pull: %w", err)
+	}
+	fmt.Fprintf(io.out, "registered base model %s (%.1fM parameters, context %d)\n",
+		m.ID, float64(m.Parameters)/1e6, m.ContextLength)
 	return nil
 }
 

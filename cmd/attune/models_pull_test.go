@@ -53,9 +53,19 @@ func TestModelsPullCommand(t *testing.T) {
 			t.Errorf("%s not downloaded: %v", f, err)
 		}
 	}
-	for _, want := range []string{"downloaded 5 files", "model.safetensors 100%  9.8 MB"} {
+	for _, want := range []string{"downloaded 5 files", "model.safetensors 100%  9.8 MB",
+		"registered base model tiny (", "context 512)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+
+	// Pulling again downloads nothing and keeps the registration.
+	out.Reset()
+	if err := modelsPull(context.Background(), []string{"acme/tiny", "--data-dir", data}, io); err != nil {
+		t.Fatal(err)
+	}
+	if want := "model tiny is already registered"; !strings.Contains(out.String(), want) {
+		t.Errorf("second pull's output lacks %q:\n%s", want, out)
 	}
 }
