@@ -231,10 +231,16 @@ func (a *Adapter) Apply(layer int, target qwen2.Target, y, x []float32, T int) {
 	if f == nil {
 		return
 	}
-	r := a.Config.Rank
-	u := make([]float32, T*r) // u: [T, r] = x Aᵀ
-	kernels.Gemm(false, true, T, r, f.In, 1, x, f.In, f.A, f.In, 0, u, r)
-	kernels.Gemm(false, true, T, f.Out, r, a.Config.Scaling(), u, r, f.B, r, 1, y, f.Out)
+	r, s := a.Config.Rank, a.Config.Scaling()
+
+	// u = x Aᵀ: [T, r]; d = u Bᵀ: [T, out]; y += s · d.
+	u := make([]float32, T*r)
+	kernels.Linear(u, x[:T*f.In], kernels.NewMatF32(r, f.In, f.A), nil, T)
+	d := make([]float32, T*f.Out)
+	kernels.Linear(d, u, kernels.NewMatF32(f.Out, r, f.B), nil, T)
+	for i, v := range d {
+		y[i] += s * v
+	}
 }
 
 var _ qwen2.Adapter = (*Adapter)(nil)
