@@ -266,7 +266,7 @@ func softmaxPrefix(row []float32, n int) {
 	}
 	var sum float32
 	for i, v := range p {
-		e := float32(math.Exp(float64(v - mx)))
+		e := expf(v - mx)
 		p[i] = e
 		sum += e
 	}

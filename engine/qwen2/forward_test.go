@@ -25,7 +25,7 @@ func testConfig() Config {
 func testModel(t *testing.T, cfg Config, dtype safetensors.DType) *Model {
 	t.Helper()
 	dir := t.TempDir()
-	if err := WriteRandom(dir, cfg, 42, dtype); err != nil {
+	if err := writeRandom(dir, cfg, 42, dtype, false); err != nil {
 		t.Fatal(err)
 	}
 	m, err := Load(dir)

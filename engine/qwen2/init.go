@@ -87,6 +87,12 @@ func InitRandom(dir, shape string, seed uint64) error {
 // seed. The weights are streamed to disk, so memory stays small whatever
 // the shape.
 func WriteRandom(dir string, cfg Config, seed uint64, dtype safetensors.DType) error {
+	return writeRandom(dir, cfg, seed, dtype, true)
+}
+
+// writeRandom is WriteRandom, without the tokenizer files unless
+// withTokenizer (tests of the engine alone skip their 11 MB).
+func writeRandom(dir string, cfg Config, seed uint64, dtype safetensors.DType, withTokenizer bool) error {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -100,8 +106,10 @@ func WriteRandom(dir string, cfg Config, seed uint64, dtype safetensors.DType) e
 	if err := writeConfigs(dir, cfg, dtype); err != nil {
 		return err
 	}
-	if err := writeTokenizer(dir); err != nil {
-		return err
+	if withTokenizer {
+		if err := writeTokenizer(dir); err != nil {
+			return err
+		}
 	}
 	return writeRandomWeights(filepath.Join(dir, safetensors.SingleName), cfg, seed, dtype)
 }

@@ -131,7 +131,7 @@ func TestLoadRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := WriteRandom(dir, testConfig(), 1, safetensors.BF16); err != nil {
+			if err := writeRandom(dir, testConfig(), 1, safetensors.BF16, false); err != nil {
 				t.Fatal(err)
 			}
 			rewriteWeights(t, dir, tt.edit)
@@ -148,7 +148,7 @@ func TestLoadRejects(t *testing.T) {
 
 	t.Run("truncated", func(t *testing.T) {
 		dir := t.TempDir()
-		if err := WriteRandom(dir, testConfig(), 1, safetensors.BF16); err != nil {
+		if err := writeRandom(dir, testConfig(), 1, safetensors.BF16, false); err != nil {
 			t.Fatal(err)
 		}
 		path := filepath.Join(dir, safetensors.SingleName)
@@ -169,7 +169,7 @@ func TestWriteRandom(t *testing.T) {
 	cfg := testConfig()
 	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
 	for i, seed := range []uint64{5, 5, 6} {
-		if err := WriteRandom(dirs[i], cfg, seed, safetensors.BF16); err != nil {
+		if err := writeRandom(dirs[i], cfg, seed, safetensors.BF16, i == 0); err != nil {
 			t.Fatal(err)
 		}
 	}
