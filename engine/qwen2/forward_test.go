@@ -52,7 +52,11 @@ func TestDecodeMatchesRecompute(t *testing.T) {
 	for _, dtype := range []safetensors.DType{safetensors.BF16, safetensors.F32} {
 		t.Run(string(dtype), func(t *testing.T) {
 			m := testModel(t, testConfig(), dtype)
-			ids := randomTokens(rand.New(rand.NewPCG(1, 2)), 20, m.Config.VocabSize)
+			// Long enough that a full pass attends in two blocks.
+			ids := randomTokens(rand.New(rand.NewPCG(1, 2)), 38, m.Config.VocabSize)
+			if G := m.Config.NumAttentionHeads / m.Config.NumKeyValueHeads; len(ids) <= attendRows/G {
+				t.Fatalf("%d tokens attend in one block", len(ids))
+			}
 
 			// One pass over the whole sequence, logits at every position.
 			full := &Step{Cache: m.NewCache(), Tokens: ids, Want: WantAll}

@@ -13,7 +13,8 @@ type scratch struct {
 	gate, up []float32 // [n, I]
 	rows     []float32 // [n, C]: the rows that want logits
 	cos, sin []float32 // [n, headDim/2]: rotary factors per token
-	scores   []float32 // [attendBlock, L]: attention probabilities
+	scores   []float32 // [attendRows, L]: attention probabilities
+	qp, op   []float32 // [attendRows, headDim]: packed queries, outputs
 	logits   []float32 // [headBlock, V]
 }
 
@@ -44,6 +45,13 @@ func (m *Model) getScratch(n int) *scratch {
 func (s *scratch) scoresFor(n int) []float32 {
 	s.scores = grow(s.scores, n)
 	return s.scores
+}
+
+// packFor returns the packed query and output buffers with room for n
+// values each.
+func (s *scratch) packFor(n int) (qp, op []float32) {
+	s.qp, s.op = grow(s.qp, n), grow(s.op, n)
+	return s.qp, s.op
 }
 
 // logitsFor returns the logits buffer with room for n values.
