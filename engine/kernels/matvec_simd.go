@@ -12,90 +12,44 @@ func init() {
 	axpy = axpyAVX2
 }
 
+// Implemented in matvec_amd64.s: out[r] = x · row r of w for four rows of
+// stride ld, over 16·n16 columns.
+func dot4BF16(x *float32, w *uint16, ld, n16 int, out *[4]float32)
+func dot4F16(x *float32, w *uint16, ld, n16 int, out *[4]float32)
+func dot4F32(x *float32, w *float32, ld, n16 int, out *[4]float32)
+
 // dotRowsAVX2 takes the rows four at a time so that each load of x serves
-// four rows, widening bf16 and f16 weights in registers.
+// four rows; the last columns (fewer than 16) and rows (fewer than 4) are
+// left to the portable loop.
 func dotRowsAVX2(y, x []float32, s source, r0 int) {
 	in := len(x)
+	n16 := in / 16
+	var sums [4]float32
 	i := 0
-	for ; i+4 <= len(y); i += 4 {
+	for ; i+4 <= len(y) && n16 > 0; i += 4 {
 		r := (r0 + i) * s.ld
+		last := r + 3*s.ld + in - 1
 		switch s.dtype {
 		case BF16:
-			y[i], y[i+1], y[i+2], y[i+3] = dot4BF16(x,
-				s.u16[r:r+in], s.u16[r+s.ld:r+s.ld+in],
-				s.u16[r+2*s.ld:r+2*s.ld+in], s.u16[r+3*s.ld:r+3*s.ld+in])
-		case F32:
-			y[i], y[i+1], y[i+2], y[i+3] = dot4F32(x,
-				s.f32[r:r+in], s.f32[r+s.ld:r+s.ld+in],
-				s.f32[r+2*s.ld:r+2*s.ld+in], s.f32[r+3*s.ld:r+3*s.ld+in])
+			_ = s.u16[last]
+			dot4BF16(&x[0], &s.u16[r], s.ld, n16, &sums)
+		case F16:
+			_ = s.u16[last]
+			dot4F16(&x[0], &s.u16[r], s.ld, n16, &sums)
 		default:
-			dotRowsGo(y[i:i+4], x, s, r0+i)
+			_ = s.f32[last]
+			dot4F32(&x[0], &s.f32[r], s.ld, n16, &sums)
+		}
+		for j := range 4 {
+			for c := n16 * 16; c < in; c++ {
+				sums[j] += x[c] * s.at(r0+i+j, c)
+			}
+			y[i+j] = sums[j]
 		}
 	}
 	if i < len(y) {
 		dotRowsGo(y[i:], x, s, r0+i)
 	}
-}
-
-// widenBF16 loads eight bf16 values and widens them to f32: the bf16 bits
-// are the high half of the f32 bits.
-func widenBF16(w []uint16) archsimd.Float32x8 {
-	return archsimd.LoadUint16x8Slice(w).ExtendToUint32().ShiftAllLeft(16).AsFloat32x8()
-}
-
-// dot4BF16 returns the dot products of x with four bf16 rows, each as long
-// as x.
-func dot4BF16(x []float32, w0, w1, w2, w3 []uint16) (s0, s1, s2, s3 float32) {
-	n := len(x)
-	w0, w1, w2, w3 = w0[:n], w1[:n], w2[:n], w3[:n]
-	var a0, a1, a2, a3 archsimd.Float32x8
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		xv := archsimd.LoadFloat32x8Slice(x[i:])
-		a0 = widenBF16(w0[i:]).MulAdd(xv, a0)
-		a1 = widenBF16(w1[i:]).MulAdd(xv, a1)
-		a2 = widenBF16(w2[i:]).MulAdd(xv, a2)
-		a3 = widenBF16(w3[i:]).MulAdd(xv, a3)
-	}
-	s0, s1, s2, s3 = hsum(a0), hsum(a1), hsum(a2), hsum(a3)
-	for ; i < n; i++ {
-		s0 += x[i] * BF16ToF32(w0[i])
-		s1 += x[i] * BF16ToF32(w1[i])
-		s2 += x[i] * BF16ToF32(w2[i])
-		s3 += x[i] * BF16ToF32(w3[i])
-	}
-	return s0, s1, s2, s3
-}
-
-// dot4F32 returns the dot products of x with four f32 rows.
-func dot4F32(x, w0, w1, w2, w3 []float32) (s0, s1, s2, s3 float32) {
-	n := len(x)
-	w0, w1, w2, w3 = w0[:n], w1[:n], w2[:n], w3[:n]
-	var a0, a1, a2, a3 archsimd.Float32x8
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		xv := archsimd.LoadFloat32x8Slice(x[i:])
-		a0 = archsimd.LoadFloat32x8Slice(w0[i:]).MulAdd(xv, a0)
-		a1 = archsimd.LoadFloat32x8Slice(w1[i:]).MulAdd(xv, a1)
-		a2 = archsimd.LoadFloat32x8Slice(w2[i:]).MulAdd(xv, a2)
-		a3 = archsimd.LoadFloat32x8Slice(w3[i:]).MulAdd(xv, a3)
-	}
-	s0, s1, s2, s3 = hsum(a0), hsum(a1), hsum(a2), hsum(a3)
-	for ; i < n; i++ {
-		s0 += x[i] * w0[i]
-		s1 += x[i] * w1[i]
-		s2 += x[i] * w2[i]
-		s3 += x[i] * w3[i]
-	}
-	return s0, s1, s2, s3
-}
-
-// hsum returns the sum of the eight lanes of v.
-func hsum(v archsimd.Float32x8) float32 {
-	q := v.GetLo().Add(v.GetHi())
-	var a [4]float32
-	q.Store(&a)
-	return (a[0] + a[1]) + (a[2] + a[3])
 }
 
 // axpyAVX2 adds alpha·x to y, eight lanes at a time.
