@@ -59,13 +59,86 @@ func (m *Model) Forward(steps []*Step) error {
 	if err != nil {
 		return err
 	}
-	if n == 0 {
-		return nil
+	switch {
+	case n == 0:
+		for _, st := range steps {
+			st.Logits, st.States = st.Logits[:0], st.States[:0]
+		}
+	case n <= maxPassTokens:
+		m.pass(steps)
+	default:
+		m.forwardInPasses(steps)
+	}
+	return nil
+}
+
+// maxPassTokens bounds the tokens of one pass through the layers: longer
+// calls run in several passes, so that the activations of a long prompt
+// (its MLP alone is [T, 4864] twice for Qwen2.5-0.5B) stay a few tens of
+// megabytes.
+const maxPassTokens = 512
+
+// pass runs one forward pass over steps with pooled buffers.
+func (m *Model) pass(steps []*Step) {
+	n := 0
+	for _, st := range steps {
+		n += len(st.Tokens)
 	}
 	s := m.getScratch(n)
-	defer m.scratch.Put(s)
 	m.forward(steps, s, nil)
-	return nil
+	m.scratch.Put(s)
+}
+
+// forwardInPasses runs steps of more than maxPassTokens tokens in all as
+// successive passes of at most that many, each continuing the caches where
+// the last stopped. The passes write their outputs straight into the
+// steps' output buffers, sized up front.
+func (m *Model) forwardInPasses(steps []*Step) {
+	C, V := m.Config.HiddenSize, m.Config.VocabSize
+	for _, st := range steps {
+		rows := map[Want]int{WantLast: 1, WantAll: len(st.Tokens)}[st.Want]
+		st.Logits = grow(st.Logits, rows*V)
+		st.States = st.States[:0]
+		if st.Hidden {
+			st.States = grow(st.States, len(st.Tokens)*C)
+		}
+	}
+
+	done := make([]int, len(steps)) // tokens of each step already run
+	for {
+		var part []*Step
+		budget := maxPassTokens
+		for i, st := range steps {
+			k := min(budget, len(st.Tokens)-done[i])
+			if k == 0 {
+				continue
+			}
+			part = append(part, m.partStep(st, done[i], k))
+			done[i] += k
+			budget -= k
+		}
+		if len(part) == 0 {
+			return
+		}
+		m.pass(part)
+	}
+}
+
+// partStep returns the Step for tokens [from, from+k) of st, whose outputs
+// alias the matching rows of st's output buffers.
+func (m *Model) partStep(st *Step, from, k int) *Step {
+	C, V := m.Config.HiddenSize, m.Config.VocabSize
+	p := &Step{Cache: st.Cache, Tokens: st.Tokens[from : from+k], Adapter: st.Adapter, Want: WantNone}
+	switch last := from+k == len(st.Tokens); {
+	case st.Want == WantAll:
+		p.Want, p.Logits = WantAll, st.Logits[from*V:from*V:(from+k)*V]
+	case st.Want == WantLast && last:
+		p.Want, p.Logits = WantLast, st.Logits[:0:V]
+	}
+	if st.Hidden {
+		p.Hidden, p.States = true, st.States[from*C:from*C:(from+k)*C]
+	}
+	return p
 }
 
 // Logits runs one sequence's new tokens through the model, appending them

@@ -286,3 +286,48 @@ func TestRopeFactorsMatchFloat64(t *testing.T) {
 		}
 	}
 }
+
+func TestLongCallRunsInPasses(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxPositionEmbeddings = 1024
+	m := testModel(t, cfg, safetensors.BF16)
+	rng := rand.New(rand.NewPCG(11, 12))
+	V := cfg.VocabSize
+	lens := []int{300, 400, 90}
+	if lens[0]+lens[1]+lens[2] <= maxPassTokens {
+		t.Fatal("the call fits in one pass")
+	}
+	ids := make([][]int, len(lens))
+	for i, n := range lens {
+		ids[i] = randomTokens(rng, n, V)
+	}
+	steps := func() []*Step {
+		return []*Step{
+			{Cache: m.NewCache(), Tokens: ids[0], Want: WantAll, Hidden: true},
+			{Cache: m.NewCache(), Tokens: ids[1]},
+			{Cache: m.NewCache(), Tokens: ids[2], Want: WantNone, Hidden: true},
+		}
+	}
+
+	split := steps()
+	if err := m.Forward(split); err != nil {
+		t.Fatal(err)
+	}
+	whole := steps()
+	m.pass(whole) // one pass, however long
+	for i := range split {
+		if split[i].Cache.Len() != lens[i] {
+			t.Errorf("step %d: cache holds %d tokens, want %d", i, split[i].Cache.Len(), lens[i])
+		}
+		if len(split[i].Logits) != len(whole[i].Logits) || len(split[i].States) != len(whole[i].States) {
+			t.Fatalf("step %d: %d logits %d states in passes, %d %d in one", i,
+				len(split[i].Logits), len(split[i].States), len(whole[i].Logits), len(whole[i].States))
+		}
+		if d := maxAbsDiff(split[i].Logits, whole[i].Logits); !(d <= orderTol) {
+			t.Errorf("step %d: logits differ by %.3g", i, d)
+		}
+		if d := maxAbsDiff(split[i].States, whole[i].States); !(d <= orderTol) {
+			t.Errorf("step %d: hidden states differ by %.3g", i, d)
+		}
+	}
+}
