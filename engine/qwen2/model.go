@@ -1,6 +1,19 @@
 // Package qwen2 loads and runs models of the Qwen2 architecture (Qwen2 and
 // Qwen2.5, 0.5B to 7B): the config, the weights in their stored precision,
 // and the forward pass with a KV cache.
+//
+// Load maps a Hugging Face checkpoint directory; weights stay in the file's
+// bf16, f16 or f32 and are widened inside the kernels. Inference goes
+// through Model.Forward, which takes one Step per sequence: the sequence's
+// Cache, its new tokens, and which outputs it wants (the last position's
+// logits by default, every position's, none, and optionally the final-norm
+// hidden states for embeddings). One call can prefill several prompts and
+// decode a token for other sequences; a Cache can be rewound (Truncate) or
+// copied (Clone) so that a prompt is computed once for several
+// continuations. An Adapter (LoRA) can be attached per Step.
+//
+// InitRandom and WriteRandom write random-initialised checkpoints of named
+// shapes for tests and benchmarks.
 package qwen2
 
 import (
