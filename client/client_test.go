@@ -358,3 +358,13 @@ func TestEventReaderRoundTrip(t *testing.T) {
 		t.Fatalf("after the last event: %v, want EOF", err)
 	}
 }
+
+func TestMetricsUnmarshal(t *testing.T) {
+	var m Metrics
+	if err := json.Unmarshal([]byte(`{"accuracy":0.5,"domain_violations":3,"by_kind":{"x":1},"note":"n","missing":null}`), &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 2 || m["accuracy"] != 0.5 || m["domain_violations"] != 3 {
+		t.Errorf("got %v, want accuracy 0.5 and domain_violations 3 only", m)
+	}
+}

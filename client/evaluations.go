@@ -38,6 +38,24 @@ type EvaluationStatus struct {
 // rest.
 type Metrics map[string]float64
 
+// UnmarshalJSON reads a metrics object, keeping the numeric entries and
+// skipping any other kind, so that a server adding a structured metric
+// does not break old clients.
+func (m *Metrics) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*m = Metrics{}
+	for k, v := range raw {
+		var f float64
+		if string(v) != "null" && json.Unmarshal(v, &f) == nil {
+			(*m)[k] = f
+		}
+	}
+	return nil
+}
+
 // ModelMetrics are one model's metrics in a comparison.
 type ModelMetrics struct {
 	ModelID string  `json:"model_id"`
