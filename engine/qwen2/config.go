@@ -28,15 +28,46 @@ func LoadConfig(dir string) (Config, error) {
 // ParseConfig parses the contents of a config.json, fills in defaults and
 // validates it.
 func ParseConfig(b []byte) (Config, error) {
-	var c Config
-	if err := json.Unmarshal(b, &c); err != nil {
+	// bos_token_id and eos_token_id are a number or, in some checkpoints,
+	// a list of numbers (the first is kept) or null.
+	var raw struct {
+		Config
+		BOS json.RawMessage `json:"bos_token_id"`
+		EOS json.RawMessage `json:"eos_token_id"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
 		return Config{}, attune.Invalidf("config.json", "qwen2: config.json is not valid: %v", err)
+	}
+	c := raw.Config
+	var err error
+	if c.BOSTokenID, err = tokenID("bos_token_id", raw.BOS); err != nil {
+		return Config{}, err
+	}
+	if c.EOSTokenID, err = tokenID("eos_token_id", raw.EOS); err != nil {
+		return Config{}, err
 	}
 	c.setDefaults()
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// tokenID reads a token id field that may be a number, a list of numbers
+// (the first counts) or absent (-1).
+func tokenID(field string, raw json.RawMessage) (int, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return -1, nil
+	}
+	var id int
+	if err := json.Unmarshal(raw, &id); err == nil {
+		return id, nil
+	}
+	var ids []int
+	if err := json.Unmarshal(raw, &ids); err != nil || len(ids) == 0 {
+		return 0, attune.Invalidf(field, "qwen2: config.json: %s is %s, want a token id or a list of them", field, raw)
+	}
+	return ids[0], nil
 }
 
 // setDefaults fills the fields Hugging Face's Qwen2Config gives a default

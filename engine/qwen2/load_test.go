@@ -36,6 +36,7 @@ func TestParseConfigRejects(t *testing.T) {
 		{"hidden_act", "gelu"},
 		{"rope_scaling", map[string]any{"type": "yarn", "factor": 4}},
 		{"use_sliding_window", true},
+		{"eos_token_id", "</s>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
@@ -53,11 +54,27 @@ func TestParseConfigRejects(t *testing.T) {
 		})
 	}
 
+	// Token ids may be lists; the first counts.
+	for _, eos := range []any{151645, []int{151645, 151643}} {
+		c := map[string]any{"eos_token_id": eos}
+		for k, v := range base {
+			c[k] = v
+		}
+		b, _ := json.Marshal(c)
+		got, err := ParseConfig(b)
+		if err != nil || got.EOSTokenID != 151645 {
+			t.Errorf("eos_token_id %v: got %d, %v; want 151645", eos, got.EOSTokenID, err)
+		}
+	}
+
 	// The base config is valid, and absent fields take HF's defaults.
 	b, _ := json.Marshal(base)
 	c, err := ParseConfig(b)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.BOSTokenID != -1 || c.EOSTokenID != -1 {
+		t.Errorf("absent bos/eos: %d %d, want -1 -1", c.BOSTokenID, c.EOSTokenID)
 	}
 	if c.HeadDim != 8 || c.RopeTheta != 10000 || c.MaxPositionEmbeddings != 32768 || c.RMSNormEps != 1e-6 {
 		t.Errorf("defaults: head_dim %d rope_theta %v max_pos %d eps %v", c.HeadDim, c.RopeTheta, c.MaxPositionEmbeddings, c.RMSNormEps)

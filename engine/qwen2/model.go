@@ -42,8 +42,8 @@ type Config struct {
 	TieWordEmbeddings     bool     `json:"tie_word_embeddings"`
 	HiddenAct             string   `json:"hidden_act"`
 	TorchDtype            string   `json:"torch_dtype"`
-	BOSTokenID            int      `json:"bos_token_id"`
-	EOSTokenID            int      `json:"eos_token_id"`
+	BOSTokenID            int      `json:"bos_token_id"` // -1 when absent
+	EOSTokenID            int      `json:"eos_token_id"` // the first when a list; -1 when absent
 
 	// RopeScaling and UseSlidingWindow are read only to refuse what the
 	// engine does not implement.
