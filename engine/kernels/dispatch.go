@@ -44,6 +44,10 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		gemv(transB, n, k, alpha, a, b, ldb, beta, c)
 		return
 	}
+	if n < 2*nr && transB && !transA {
+		gemvRows(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	p := product{m: m, n: n, k: k, b: source{dtype: F32, f32: b, ld: ldb}, transB: transB, c: c, ldc: ldc, beta: beta}
 	gemm(&p, a, lda, transA, alpha)
 }

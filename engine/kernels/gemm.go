@@ -23,12 +23,15 @@ const (
 	nc = 64
 )
 
+// mcBlocks is the number of A micro-panels in a row block.
+var mcBlocks = 16
+
 // The machine-specific inner loops. The portable versions below are
 // replaced at start-up where the CPU has something faster (see
 // gemm_simd.go).
 var (
 	// microKernel adds the mr×nr product of the packed a [k][mr] and
-	// b [k][nr] into c, whose row stride is ldc.
+	// b [k][nr] (row stride ldb) into c, whose row stride is ldc.
 	microKernel = microKernelGo
 	// packTrans packs 16 rows of s starting at (r0, c0), 8·k8 columns,
 	// transposed into dst [8·k8][16].
@@ -153,24 +156,29 @@ func (p *product) chunk(n0, n1, b0, b1 int) {
 			d := min(kc, p.k-p0)
 			p.packB(bp, p0, d, j0, w)
 
-			// Every micro-panel of A against every panel of B.
-			for blk := b0; blk < b1; blk++ {
-				a := p.ap[(blk*p.k+p0)*mr:]
-				rows := min(mr, p.m-blk*mr)
+			// Every panel of B against every micro-panel of A, in row
+			// blocks of mc so that the A block stays in L2 while each B
+			// micro-panel stays in L1.
+			for m0 := b0; m0 < b1; m0 += mcBlocks {
+				m1 := min(b1, m0+mcBlocks)
 				for jb := 0; jb*nr < w; jb++ {
-					b := bp[jb*d*nr:]
+					b, ldb := p.panel(bp, jb, p0, d, j0, w)
 					cols := min(nr, w-jb*nr)
-					ci := blk*mr*p.ldc + j0 + jb*nr
-					if rows == mr && cols == nr {
-						microKernel(d, a, b, p.c[ci:], p.ldc)
-						continue
-					}
-					tile = [mr * nr]float32{}
-					microKernel(d, a, b, tile[:], nr)
-					for r := range rows {
-						c := p.c[ci+r*p.ldc : ci+r*p.ldc+cols]
-						for j := range c {
-							c[j] += tile[r*nr+j]
+					for blk := m0; blk < m1; blk++ {
+						a := p.ap[(blk*p.k+p0)*mr:]
+						rows := min(mr, p.m-blk*mr)
+						ci := blk*mr*p.ldc + j0 + jb*nr
+						if rows == mr && cols == nr {
+							microKernel(d, a, b, ldb, p.c[ci:], p.ldc)
+							continue
+						}
+						tile = [mr * nr]float32{}
+						microKernel(d, a, b, ldb, tile[:], nr)
+						for r := range rows {
+							c := p.c[ci+r*p.ldc : ci+r*p.ldc+cols]
+							for j := range c {
+								c[j] += tile[r*nr+j]
+							}
 						}
 					}
 				}
@@ -233,6 +241,8 @@ func (p *product) packB(dst []float32, p0, d, j0, w int) {
 		j := j0 + jb*nr
 		cols := min(nr, w-jb*nr)
 		switch {
+		case p.direct(cols):
+			// Read in place; see panel.
 		case cols < nr:
 			p.packEdge(panel, p0, d, j, cols)
 		case p.transB:
@@ -247,6 +257,23 @@ func (p *product) packB(dst []float32, p0, d, j0, w int) {
 			packStraight(panel, p.b, p0, j, d)
 		}
 	}
+}
+
+// direct reports whether a panel of cols columns is read from op(B) in
+// place rather than packed: a full panel of an untransposed f32 matrix,
+// whose rows are already 16 contiguous f32 values.
+func (p *product) direct(cols int) bool {
+	return cols == nr && !p.transB && p.b.dtype == F32
+}
+
+// panel returns panel jb of the block of op(B) at rows [p0, p0+d) and
+// columns [j0, j0+w), and its row stride: from the packed buffer bp, or
+// from op(B) itself when it is direct.
+func (p *product) panel(bp []float32, jb, p0, d, j0, w int) ([]float32, int) {
+	if p.direct(min(nr, w-jb*nr)) {
+		return p.b.f32[p0*p.b.ld+j0+jb*nr:], p.b.ld
+	}
+	return bp[jb*d*nr:], nr
 }
 
 // packEdge packs a panel of fewer than nr columns, element by element.
@@ -285,12 +312,12 @@ func packStraightGo(dst []float32, s source, r0, c0, k int) {
 }
 
 // microKernelGo is the portable micro-kernel: C[mr][nr] += A·B for a
-// packed [k][mr] and b packed [k][nr], with C's row stride ldc.
-func microKernelGo(k int, a, b, c []float32, ldc int) {
+// packed [k][mr] and b [k][nr] with row stride ldb, and C's row stride ldc.
+func microKernelGo(k int, a, b []float32, ldb int, c []float32, ldc int) {
 	var acc [mr][nr]float32
 	for p := range k {
 		ap := a[p*mr : p*mr+mr]
-		bp := b[p*nr : p*nr+nr]
+		bp := b[p*ldb : p*ldb+nr]
 		for i, av := range ap {
 			row := &acc[i]
 			for j, bv := range bp {

@@ -39,35 +39,60 @@ func matVec(y, x []float32, w Mat, bias []float32) {
 
 // gemv computes c = alpha·a·op(B) + beta·c for the single row a: [k],
 // op(B): [k, n] (b stored [n, k] with row stride ldb when transB, else
-// [k, n]), c: [n].
+// [k, n]), c: [n], splitting the columns among the workers.
 func gemv(transB bool, n, k int, alpha float32, a, b []float32, ldb int, beta float32, c []float32) {
-	s := source{dtype: F32, f32: b, ld: ldb}
 	chunks := 1
 	if n*k >= 1<<16 {
 		chunks = min(max(n/64, 1), 4*workers.threads())
 	}
 	workers.run(chunks, func(i int) {
 		lo, hi := split(n, chunks, i)
-		cs := c[lo:hi]
-		if transB {
-			var prev []float32
-			if beta != 0 {
-				prev = append(prev, cs...)
-			}
-			dotRows(cs, a[:k], s, lo)
-			for j := range cs {
-				cs[j] *= alpha
-				if beta != 0 {
-					cs[j] += beta * prev[j]
-				}
-			}
-			return
+		gemvPart(transB, lo, hi, k, alpha, a, b, ldb, beta, c)
+	})
+}
+
+// gemvRows computes C = alpha·A·Bᵀ + beta·C row by row, as dot products,
+// for A: [m, k] (stride lda), b stored [n, k] (stride ldb) and few columns
+// n, where packing A for the blocked product would cost more than the
+// product. The rows are split among the workers.
+func gemvRows(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	chunks := 1
+	if m*n*k >= 1<<16 {
+		chunks = min(m, 4*workers.threads())
+	}
+	workers.run(chunks, func(i int) {
+		lo, hi := split(m, chunks, i)
+		for r := lo; r < hi; r++ {
+			gemvPart(true, 0, n, k, alpha, a[r*lda:r*lda+k], b, ldb, beta, c[r*ldc:r*ldc+n])
 		}
+	})
+}
+
+// gemvPart computes columns [lo, hi) of gemv's product.
+func gemvPart(transB bool, lo, hi, k int, alpha float32, a, b []float32, ldb int, beta float32, c []float32) {
+	cs := c[lo:hi]
+	if !transB {
 		scaleOrClear(cs, beta)
 		for p := range k {
 			axpy(cs, alpha*a[p], b[p*ldb+lo:p*ldb+hi])
 		}
-	})
+		return
+	}
+	var prev []float32
+	if beta != 0 {
+		prev = append(prev, cs...)
+	}
+	if k == 0 {
+		clear(cs)
+	} else {
+		dotRows(cs, a[:k], source{dtype: F32, f32: b, ld: ldb}, lo)
+	}
+	for j := range cs {
+		cs[j] *= alpha
+		if beta != 0 {
+			cs[j] += beta * prev[j]
+		}
+	}
 }
 
 // scaleOrClear sets c to beta·c, or to zero without reading it when beta
