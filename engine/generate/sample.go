@@ -49,16 +49,6 @@ func argmax(logits []float32) int {
 	return best
 }
 
-// logSumExp returns log Σ exp(x), summed in float64.
-func logSumExp(x []float32) float64 {
-	m := x[argmax(x)]
-	var sum float64
-	for _, v := range x {
-		sum += math.Exp(float64(v - m))
-	}
-	return float64(m) + math.Log(sum)
-}
-
 // draw samples in the order Hugging Face applies the settings: the logits
 // are divided by the temperature, cut to the top K, then to the nucleus of
 // probability TopP, and one token is drawn from what is left.
@@ -75,8 +65,12 @@ func (s *sampler) draw(logits []float32) int {
 		z = s.candidates(logits, s.topK, top, inv)
 	} else {
 		// Otherwise it is over the whole vocabulary.
-		for _, l := range logits {
-			z += math.Exp((float64(l) - top) * inv)
+		if inv == 1 {
+			z = sumExp(logits, float32(top))
+		} else {
+			for _, l := range logits {
+				z += expShifted((float64(l) - top) * inv)
+			}
 		}
 		if !nucleus {
 			return s.drawAll(logits, top, inv, z)
@@ -137,7 +131,7 @@ func (s *sampler) nucleus(logits []float32, top, inv, z float64) {
 	}
 	var mass [buckets]float64
 	for _, l := range logits {
-		mass[bucketOf(l)] += math.Exp((float64(l) - top) * inv)
+		mass[bucketOf(l)] += expShifted((float64(l) - top) * inv)
 	}
 	var cum float64
 	edge := 0
@@ -152,7 +146,7 @@ func (s *sampler) nucleus(logits []float32, top, inv, z float64) {
 		switch b := bucketOf(l); {
 		case b < edge:
 			s.cand = append(s.cand, int32(i))
-			s.probs = append(s.probs, math.Exp((float64(l)-top)*inv))
+			s.probs = append(s.probs, expShifted((float64(l)-top)*inv))
 		case b == edge:
 			edgeIDs = append(edgeIDs, int32(i))
 		}
@@ -164,7 +158,7 @@ func (s *sampler) nucleus(logits []float32, top, inv, z float64) {
 		return 1
 	})
 	for _, id := range edgeIDs {
-		p := math.Exp((float64(logits[id]) - top) * inv)
+		p := expShifted((float64(logits[id]) - top) * inv)
 		s.cand, s.probs = append(s.cand, id), append(s.probs, p)
 		if cum += p; cum >= s.topP*z {
 			break
@@ -192,7 +186,7 @@ func (s *sampler) pick(w []float64) int {
 func (s *sampler) drawAll(logits []float32, top, inv, z float64) int {
 	u := s.rng.Float64() * z
 	for i, l := range logits {
-		u -= math.Exp((float64(l) - top) * inv)
+		u -= expShifted((float64(l) - top) * inv)
 		if u < 0 {
 			return i
 		}

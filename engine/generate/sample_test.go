@@ -146,3 +146,30 @@ func TestNucleusEqualsSortedPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestExpShifted(t *testing.T) {
+	const tol = 1e-9 // relative
+	for x := -699.0; x <= 0; x += 0.0137 {
+		got, want := expShifted(x), math.Exp(x)
+		if math.Abs(got-want) > tol*want {
+			t.Fatalf("expShifted(%g) = %g, want %g", x, got, want)
+		}
+	}
+	if got := expShifted(-800); got != 0 {
+		t.Errorf("expShifted(-800) = %g, want 0", got)
+	}
+}
+
+func TestLogSumExpMatchesReference(t *testing.T) {
+	const tol = 1e-9
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, scale := range []float64{0.01, 1, 10, 100} {
+		x := make([]float32, 151937)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * scale)
+		}
+		if got, want := logSumExp(x), logSumExpRef(x); math.Abs(got-want) > tol*math.Max(1, math.Abs(want)) {
+			t.Errorf("scale %g: logSumExp = %.12g, want %.12g", scale, got, want)
+		}
+	}
+}
