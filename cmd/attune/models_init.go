@@ -8,18 +8,20 @@ import (
 	"strings"
 	"time"
 
+	"attune"
 	"attune/engine/qwen2"
 	"attune/engine/safetensors"
 )
 
 func init() {
-	registerSub("models", "init", "write a random-initialised model of a named shape", modelsInit)
+	registerSub("models", "init", "write a random-initialised model of a named shape", cmdFunc(modelsInit))
 }
 
 // modelsInit writes a random-initialised Hugging Face model directory, so
 // that anyone can test and benchmark without downloading weights.
-func modelsInit(ctx context.Context, args []string) error {
+func modelsInit(ctx context.Context, args []string, io stdio) error {
 	fs := flag.NewFlagSet("models init", flag.ContinueOnError)
+	fs.SetOutput(io.errw)
 	shape := fs.String("shape", "", "model shape: "+strings.Join(qwen2.ShapeNames(), ", "))
 	seed := fs.Uint64("seed", 1, "random seed; the same seed writes the same weights")
 	out := fs.String("out", "", "directory to write the model to")
@@ -33,20 +35,20 @@ func modelsInit(ctx context.Context, args []string) error {
 	}
 	if *shape == "" || *out == "" {
 		fs.Usage()
-		return fmt.Errorf("models init: --shape and --out are required")
+		return attune.Invalidf("shape", "models init: --shape and --out are required")
 	}
 	dt, ok := map[string]safetensors.DType{
 		"bf16": safetensors.BF16, "f16": safetensors.F16, "f32": safetensors.F32,
 	}[strings.ToLower(*dtype)]
 	if !ok {
-		return fmt.Errorf("models init: --dtype %q: want bf16, f16 or f32", *dtype)
+		return attune.Invalidf("dtype", "models init: --dtype %q: want bf16, f16 or f32", *dtype)
 	}
 	cfg, err := qwen2.Shape(*shape)
 	if err != nil {
-		return fmt.Errorf("models init: %w", err)
+		return attune.Invalidf("shape", "models init: %v", err)
 	}
 	if entries, err := os.ReadDir(*out); err == nil && len(entries) > 0 {
-		return fmt.Errorf("models init: %s is not empty; choose a new directory", *out)
+		return attune.Errorf(attune.KindConflict, "models init: %s is not empty; choose a new directory", *out)
 	}
 
 	start := time.Now()
@@ -54,7 +56,7 @@ func modelsInit(ctx context.Context, args []string) error {
 		return fmt.Errorf("models init: %w", err)
 	}
 	params := qwen2.ParamCount(cfg)
-	fmt.Printf("wrote %s: shape %s, %.1fM parameters in %s, seed %d, in %.1fs\n",
+	fmt.Fprintf(io.out, "wrote %s: shape %s, %.1fM parameters in %s, seed %d, in %.1fs\n",
 		*out, *shape, float64(params)/1e6, dt, *seed, time.Since(start).Seconds())
 	return nil
 }
