@@ -18,6 +18,10 @@ func Linear(y, x []float32, w Mat, bias []float32, T int) {
 		matVec(y, x, w, bias)
 		return
 	}
+	if out < 2*nr {
+		linearRows(y, x, w, bias, T)
+		return
+	}
 	p := product{m: T, n: out, k: in, b: matSource(w), transB: true, c: y, ldc: out, bias: bias}
 	gemm(&p, x, in, false, 1)
 }

@@ -37,6 +37,30 @@ func matVec(y, x []float32, w Mat, bias []float32) {
 	})
 }
 
+// linearRows computes Linear for a narrow w (few outputs, such as a LoRA
+// factor) as T rows of dot products, split among the workers: the blocked
+// product would spend more time packing x than multiplying.
+func linearRows(y, x []float32, w Mat, bias []float32, T int) {
+	in, out := w.Cols, w.Rows
+	s := matSource(w)
+	chunks := 1
+	if T*in*out >= 1<<16 {
+		chunks = min(T, 4*workers.threads())
+	}
+	workers.run(chunks, func(i int) {
+		lo, hi := split(T, chunks, i)
+		for t := lo; t < hi; t++ {
+			yt := y[t*out : (t+1)*out]
+			dotRows(yt, x[t*in:(t+1)*in], s, 0)
+			if bias != nil {
+				for o := range yt {
+					yt[o] += bias[o]
+				}
+			}
+		}
+	})
+}
+
 // gemv computes c = alpha·a·op(B) + beta·c for the single row a: [k],
 // op(B): [k, n] (b stored [n, k] with row stride ldb when transB, else
 // [k, n]), c: [n], splitting the columns among the workers.
