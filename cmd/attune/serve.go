@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"attune"
+	"attune/api"
+	"attune/jobs"
+	"attune/runtime"
+)
+
+func init() {
+	register("serve", "run the API server, its job workers and the model runtime", func(ctx context.Context, args []string) error {
+		return serve(ctx, args, osStdio())
+	})
+}
+
+// serveConfig is what `attune serve` runs with.
+type serveConfig struct {
+	Addr    string
+	DataDir string
+	API     api.Config
+	Runtime runtime.Config
+	Jobs    jobs.Config
+	// ShutdownGrace is how long in-flight requests and running jobs get to
+	// finish after a stop signal.
+	ShutdownGrace time.Duration
+	Logger        *slog.Logger
+}
+
+// serve parses the flags of `attune serve` and runs the server until ctx
+// ends (SIGINT or SIGTERM).
+func serve(ctx context.Context, args []string, io stdio) error {
+	fs := newFlags("serve", "serve [--addr HOST:PORT] [--data-dir DIR] [flags]", io)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	dataDir := fs.String("data-dir", dataDirDefault(io), "attune data directory (env ATTUNE_DATA_DIR)")
+	rate := fs.Float64("rate-limit", 50, "requests per second allowed to each API key by default (0: unlimited); a key's own limit overrides it")
+	burst := fs.Int("rate-burst", 100, "requests a key may send at once before the rate limit applies")
+	slots := fs.Int("slots", 4, "inference requests decoded together; more wait in a fair queue")
+	queue := fs.Int("queue", 64, "inference requests that may wait; more are refused with 503")
+	maxUpload := fs.Int64("max-file-mb", 100, "largest uploaded file, in MB")
+	trainWorkers := fs.Int("train-workers", 1, "alignments that train at once")
+	grace := fs.Duration("shutdown-grace", 30*time.Second, "time in-flight requests and jobs get to finish on shutdown")
+	logJSON := fs.Bool("log-json", false, "write logs as JSON lines instead of text")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos, 0); err != nil {
+		return err
+	}
+	var h slog.Handler = slog.NewTextHandler(io.errw, nil)
+	if *logJSON {
+		h = slog.NewJSONHandler(io.errw, nil)
+	}
+	cfg := serveConfig{
+		Addr: *addr, DataDir: *dataDir, ShutdownGrace: *grace, Logger: slog.New(h),
+		API: api.Config{
+			UploadFileLimit: *maxUpload * 1_000_000,
+			RateLimit:       api.RateLimit{PerSecond: *rate, Burst: *burst},
+		},
+		Runtime: runtime.Config{Slots: *slots, QueueLimit: *queue},
+		Jobs:    jobs.Config{TrainWorkers: *trainWorkers},
+	}
+	return runServer(ctx, cfg, nil)
+}
+
+// runServer wires the store, blobs, job queue and workers, model runtime
+// and HTTP API of one data directory and serves until ctx ends. ready,
+// when not nil, is told the address the server listens on once it
+// accepts connections. On shutdown, requests in flight finish, then
+// running jobs checkpoint and stop, to resume at the next start.
+func runServer(ctx context.Context, cfg serveConfig, ready func(addr string)) error {
+	log := cfg.Logger
+	layout := layoutOf(cfg.DataDir)
+	st, err := openStore(ctx, cfg.DataDir, log.With(slog.String("component", "store")))
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer st.Close()
+	blobs, err := openBlobs(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	rt, err := runtime.New(cfg.Runtime, log.With(slog.String("component", "runtime")))
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer rt.Close()
+
+	// The job system, with a step implementation for each kind of work.
+	jcfg := cfg.Jobs
+	jcfg.Path, jcfg.WorkDir = layout.Jobs, layout.Work
+	q, err := jobs.New(ctx, jcfg, jobDeps(st, blobs, rt, log))
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer q.Close()
+
+	metrics := api.NewMetrics()
+	metrics.JobsByState = q.Counts
+	srv, err := api.New(cfg.API, api.Deps{
+		Store: st, Blobs: blobs, Queue: q, Runtime: rt,
+		Logger: log.With(slog.String("component", "api")), Metrics: metrics,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: cannot listen on %s: %w", cfg.Addr, err)
+	}
+	if err := q.Start(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("serve: cannot start the job workers: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	log.Info("attune is serving", slog.String("url", url), slog.String("data_dir", cfg.DataDir))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case err = <-errc:
+		log.Error("the HTTP server stopped", slog.String("error", err.Error()))
+	case <-ctx.Done():
+		log.Info("shutting down: finishing requests in flight, then checkpointing jobs")
+	}
+	return shutdown(hs, q, cfg.ShutdownGrace, log, err)
+}
+
+// shutdown stops taking requests and waits for those in flight, then stops
+// the job workers, which checkpoint what they run.
+func shutdown(hs *http.Server, q *jobs.Client, grace time.Duration, log *slog.Logger, cause error) error {
+	if grace <= 0 {
+		grace = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	errs := []error{}
+	if cause != nil && !errors.Is(cause, http.ErrServerClosed) {
+		errs = append(errs, cause)
+	}
+	if err := hs.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("serve: requests still in flight at shutdown: %w", err))
+	}
+	if err := q.Stop(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("serve: jobs still running at shutdown: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	log.Info("attune stopped")
+	return nil
+}
+
+// jobDeps gives the jobs their step implementations: the runtime loads and
+// unloads deployed models.
+func jobDeps(st attune.Store, blobs attune.Blobs, rt *runtime.Runtime, log *slog.Logger) jobs.Deps {
+	return jobs.Deps{
+		Store: st, Blobs: blobs, Logger: log.With(slog.String("component", "jobs")),
+		Extractor:  jobs.Ingest{},
+		Trainer:    jobs.EngineTrainer{},
+		Deployer:   deployer{rt},
+		Undeployer: rt,
+	}
+}
+
+// deployer loads an aligned model into the runtime for the deploy job.
+type deployer struct{ rt *runtime.Runtime }
+
+func (d deployer) Deploy(ctx context.Context, m attune.AlignedModel, base attune.BaseModel, adapterDir string) error {
+	return d.rt.Deploy(ctx, runtime.Target{
+		BaseID: base.ID, BaseDir: base.Path, ModelID: m.ID, AdapterDir: adapterDir,
+	})
+}
