@@ -49,3 +49,13 @@ func expf(x float32) float32 {
 	}
 	return y * math.Float32frombits(uint32(int32(n)+127)<<23)
 }
+
+// The vector forms of the element-wise steps, set by exp_simd.go when the
+// CPU has them. Each does a prefix of its slice and returns its length;
+// the scalar loops finish the rest.
+var (
+	// swigluFast computes gate = silu(gate) · up.
+	swigluFast = func(gate, up []float32) int { return 0 }
+	// expSubFast replaces x[i] by exp(x[i] - m) and also returns the sum.
+	expSubFast = func(x []float32, m float32) (int, float32) { return 0, 0 }
+)

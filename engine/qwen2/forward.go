@@ -353,9 +353,9 @@ func softmaxPrefix(row []float32, n int) {
 	for _, v := range p {
 		mx = max(mx, v)
 	}
-	var sum float32
-	for i, v := range p {
-		e := expf(v - mx)
+	done, sum := expSubFast(p, mx)
+	for i := done; i < n; i++ {
+		e := expf(p[i] - mx)
 		p[i] = e
 		sum += e
 	}

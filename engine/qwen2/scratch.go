@@ -103,7 +103,8 @@ func add(dst, src []float32) {
 // swiglu computes gate = silu(gate) · up in place.
 func swiglu(gate, up []float32) {
 	up = up[:len(gate)]
-	for i, g := range gate {
+	for i := swigluFast(gate, up); i < len(gate); i++ {
+		g := gate[i]
 		gate[i] = g / (1 + expf(-g)) * up[i]
 	}
 }
