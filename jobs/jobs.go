@@ -177,8 +177,14 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Client, error) {
 	return c, nil
 }
 
-// migrate brings River's tables up to date.
+// migrate brings River's tables up to date. Processes opening the same
+// queue take turns, as River's migrations on SQLite must not interleave.
 func (c *Client) migrate(ctx context.Context) error {
+	unlock, err := waitLock(c.cfg.Path + ".migrate.lock")
+	if err != nil {
+		return fmt.Errorf("jobs: cannot lock for migration: %w", err)
+	}
+	defer unlock()
 	m, err := rivermigrate.New(riversqlite.New(c.db), &rivermigrate.Config{Logger: c.log})
 	if err != nil {
 		return fmt.Errorf("jobs: cannot migrate: %w", err)
