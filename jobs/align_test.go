@@ -1,0 +1,180 @@
+package jobs
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"attune"
+	"attune/engine/lora"
+	"attune/engine/qwen2"
+
+	"github.com/riverqueue/river"
+)
+
+// ready ingests a document for e's user and returns it READY.
+func (e *env) ready(t *testing.T, c *Client, events <-chan *river.Event, filename, text string) attune.Document {
+	t.Helper()
+	d := e.upload(t, filename, []byte(text))
+	if err := c.IngestDocument(context.Background(), e.user.ID, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, events, "ingest_document")
+	if d = e.readDoc(t, d.ID); d.Status != attune.StatusReady {
+		t.Fatalf("document %s: %s %q", filename, d.Status, d.Error)
+	}
+	return d
+}
+
+// tinyBase registers the tiny reference model as a base model.
+func (e *env) tinyBase(t *testing.T) attune.BaseModel {
+	t.Helper()
+	path, err := filepath.Abs("../testdata/reference/qwen2-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := attune.BaseModel{ID: "tiny", Path: path, Architecture: "qwen2", ContextLength: 512, AlignmentReady: true}
+	if err := e.store.CreateBaseModel(context.Background(), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// newAlignment stores an alignment of the tiny model over docs.
+func (e *env) newAlignment(t *testing.T, h attune.Hyperparameters, docs ...string) (attune.Alignment, attune.AlignedModel) {
+	t.Helper()
+	a := attune.Alignment{ID: attune.NewID(attune.PrefixAlignment), OwnerID: e.user.ID, Name: "fruit",
+		BaseModel: "tiny", DocumentIDs: docs, Hyperparameters: h.WithDefaults(),
+		Status: attune.AlignmentQueued, Stage: attune.StageQueued}
+	m := attune.AlignedModel{ID: attune.NewID(attune.PrefixModel), Name: "fruit",
+		Status: attune.ModelTraining, DeploymentStatus: attune.Undeployed}
+	if err := e.store.CreateAlignment(context.Background(), &a, &m); err != nil {
+		t.Fatal(err)
+	}
+	return a, m
+}
+
+// TestAlignTiny runs the alignment pipeline with real training on the tiny
+// reference model, then deploys and undeploys the result.
+func TestAlignTiny(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, t.TempDir())
+	c := e.client(t, Deps{Extractor: Ingest{}, Trainer: EngineTrainer{}, Deployer: AdapterCheck{}})
+	events, unsub := c.Subscribe()
+	defer unsub()
+	start(t, c)
+	e.tinyBase(t)
+	d := e.ready(t, c, events, "fruit.md", "# Fruit\n\nApples are red. Pears are green. Plums are purple.\n")
+
+	h := attune.Hyperparameters{Epochs: 1, BatchSize: 1, MaxSeqLen: 32, LoRARank: 2, LoRAAlpha: 4}
+	a, m := e.newAlignment(t, h, d.ID)
+	if err := c.StartAlignment(ctx, e.user.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ev := waitJob(t, events, "align"); ev.Kind != river.EventKindJobCompleted {
+		t.Fatalf("align job ended %s", ev.Kind)
+	}
+
+	got, err := e.store.Alignment(ctx, e.user.ID, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != attune.AlignmentReady || got.Progress != 100 || got.TrainingCompleted == nil ||
+		!*got.TrainingCompleted || got.Step < 1 || got.CompletedAt == nil || got.Error != "" {
+		t.Fatalf("alignment after the job: %+v", got)
+	}
+	model, err := e.store.AlignedModel(ctx, e.user.ID, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := qwen2.LoadConfig(filepath.Join("..", "testdata", "reference", "qwen2-tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lora.Load(model.AdapterPath, cfg); model.Status != attune.ModelReady || err != nil {
+		t.Fatalf("model %s with adapter %q: %v", model.Status, model.AdapterPath, err)
+	}
+
+	// Deploy, then undeploy.
+	for _, kind := range []attune.TaskKind{attune.TaskDeploy, attune.TaskUndeploy} {
+		task := attune.DeploymentTask{ID: attune.NewID(attune.PrefixTask), OwnerID: e.user.ID, ModelID: m.ID, Kind: kind}
+		if err := e.store.CreateDeploymentTask(ctx, &task); err != nil {
+			t.Fatal(err)
+		}
+		enqueue := c.Deploy
+		if kind == attune.TaskUndeploy {
+			enqueue = c.Undeploy
+		}
+		if err := enqueue(ctx, e.user.ID, task.ID); err != nil {
+			t.Fatal(err)
+		}
+		waitJob(t, events, string(kind))
+		done, err := e.store.DeploymentTask(ctx, e.user.ID, task.ID)
+		if err != nil || done.Status != attune.TaskCompleted || done.EndedAt == nil {
+			t.Fatalf("%s task: %+v, %v", kind, done, err)
+		}
+	}
+	if model, _ = e.store.AlignedModel(ctx, e.user.ID, m.ID); model.DeploymentStatus != attune.Undeployed {
+		t.Errorf("after undeploy: %s", model.DeploymentStatus)
+	}
+}
+
+// stall is a Trainer that reports one step with a checkpoint, signals, and
+// waits for its context to end, as a long run does.
+type stall struct {
+	checkpoint string
+	started    chan struct{}
+}
+
+func (s stall) Train(ctx context.Context, req TrainRequest, progress func(TrainProgress)) (TrainResult, error) {
+	progress(TrainProgress{Step: 1, TotalSteps: 100, Loss: 2.5, ETASeconds: 99, Checkpoint: s.checkpoint})
+	close(s.started)
+	<-ctx.Done()
+	return TrainResult{}, ctx.Err()
+}
+
+// TestStopAlignment stops a training alignment and checks that it ends
+// STOPPED, keeping its checkpoint for its model, and that stopping twice is
+// a conflict.
+func TestStopAlignment(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, t.TempDir())
+	tr := stall{checkpoint: filepath.Join(t.TempDir(), "last"), started: make(chan struct{})}
+	c := e.client(t, Deps{Extractor: Ingest{}, Trainer: tr})
+	events, unsub := c.Subscribe()
+	defer unsub()
+	start(t, c)
+	e.tinyBase(t)
+	d := e.ready(t, c, events, "a.md", "# A\n\nSome text.")
+	a, m := e.newAlignment(t, attune.Hyperparameters{}, d.ID)
+	if err := c.StartAlignment(ctx, e.user.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	<-tr.started
+
+	mid, err := e.store.Alignment(ctx, e.user.ID, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mid.Status != attune.AlignmentProcessing || mid.Stage != attune.StageTraining ||
+		mid.EstimatedCompletion == nil || mid.Progress <= progressBenchmark || mid.TrainingCompleted == nil {
+		t.Errorf("alignment while training: %+v", mid)
+	}
+
+	if _, err := c.StopAlignment(ctx, e.user.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ev := waitJob(t, events, "align"); ev.Kind != river.EventKindJobCompleted {
+		t.Fatalf("stopped align job ended %s, want completed", ev.Kind)
+	}
+	got, _ := e.store.Alignment(ctx, e.user.ID, a.ID)
+	model, _ := e.store.AlignedModel(ctx, e.user.ID, m.ID)
+	if got.Status != attune.AlignmentStopped || got.Checkpoint != tr.checkpoint ||
+		model.Status != attune.ModelStopped || model.AdapterPath != tr.checkpoint {
+		t.Errorf("after stop: alignment %s checkpoint %q, model %s adapter %q",
+			got.Status, got.Checkpoint, model.Status, model.AdapterPath)
+	}
+	if _, err := c.StopAlignment(ctx, e.user.ID, a.ID); attune.ErrorKind(err) != attune.KindConflict {
+		t.Errorf("stopping twice: got %v, want KindConflict", err)
+	}
+}
