@@ -20,7 +20,7 @@ func matVec(y, x []float32, w Mat, bias []float32) {
 	s := matSource(w)
 	chunks := 1
 	if out*in >= 1<<16 {
-		chunks = min(out/16, 8*workers.threads())
+		chunks = max(1, min(out/16, 8*workers.threads()))
 	}
 	workers.run(chunks, func(i int) {
 		lo, hi := split(out/4, chunks, i)
