@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"attune"
 	"attune/engine/lora"
@@ -14,15 +13,16 @@ import (
 	"attune/engine/tokenizer"
 	"attune/engine/train"
 	"attune/ingest"
+	"attune/synth"
 )
 
 // EngineTrainer is the real Trainer: LoRA training with engine/train on
-// the base model, over the alignment's documents cut into chunks that fit
-// the sequence length, each chunk a text example.
-//
-// TODO(synth): add question/answer chat examples from synth's training-set
-// generation once it lands; until then the adapter learns the documents'
-// text alone.
+// the base model. The training set is synth's: the documents cut into
+// chunks that fit the sequence length, as text examples, and the
+// question/answer pairs synth's extractive generator reads off them, as chat
+// examples in several phrasings; no example holds a benchmark question
+// verbatim. A tenth of the examples is held out for early stopping when
+// there are enough.
 type EngineTrainer struct{}
 
 // Train runs (or resumes) a training run and saves the adapter.
@@ -36,7 +36,7 @@ func (EngineTrainer) Train(ctx context.Context, req TrainRequest, progress func(
 	if err != nil {
 		return TrainResult{}, fmt.Errorf("cannot load the tokenizer of %s: %w", req.BaseModel.ID, err)
 	}
-	examples, err := textExamples(tok, req)
+	data, err := trainingSet(ctx, tok, req)
 	if err != nil {
 		return TrainResult{}, err
 	}
@@ -48,8 +48,11 @@ func (EngineTrainer) Train(ctx context.Context, req TrainRequest, progress func(
 	cfg.MicroBatch = min(cfg.Batch, 4)
 	cfg.CheckpointDir, cfg.CheckpointEvery = req.CheckpointDir, req.CheckpointEvery
 	cfg.BaseModel = req.BaseModel.ID
+	if len(data.Eval) > 0 {
+		cfg.EvalEvery, cfg.Patience = max(req.CheckpointEvery, 1), 3
+	}
 
-	res, err := train.Run(ctx, cfg, model, train.Dataset{Train: examples}, func(p train.Progress) {
+	res, err := train.Run(ctx, cfg, model, data, func(p train.Progress) {
 		progress(TrainProgress{Step: p.Step, TotalSteps: p.TotalSteps, Loss: p.Loss,
 			TokensPerSec: p.TokensPerSec, ETASeconds: p.ETA.Seconds(),
 			Checkpoint: train.LastCheckpoint(req.CheckpointDir)})
@@ -63,40 +66,65 @@ func (EngineTrainer) Train(ctx context.Context, req TrainRequest, progress func(
 	return TrainResult{AdapterDir: req.AdapterDir, Steps: res.Steps, Loss: res.Loss}, nil
 }
 
-// textExamples cuts the documents into chunks of at most MaxSeqLen tokens
-// and makes each a text example, leaving out any chunk that holds a
-// benchmark question word for word, so the benchmark stays held out.
-func textExamples(tok *tokenizer.Tokenizer, req TrainRequest) ([]train.Example, error) {
+// trainingSet builds and tokenises the examples of a run.
+func trainingSet(ctx context.Context, tok *tokenizer.Tokenizer, req TrainRequest) (train.Dataset, error) {
+	// Chunks sized in the model's own tokens, leaving room for the end token.
 	count := func(s string) int { return len(tok.Encode(s)) }
 	opts := ingest.ChunkOptions{MaxTokens: req.Hyperparameters.MaxSeqLen - 1, Count: count}
-	var out []train.Example
+	var chunks []ingest.Chunk
 	for _, d := range req.Documents {
-		doc := &ingest.Document{Text: d.Text}
-		for _, ch := range ingest.Split(d.ID, doc, opts) {
-			if holdsQuestion(ch.Text, req.Benchmark) {
-				continue
-			}
-			ex, err := train.TextExample(tok, ch.Text)
-			if err != nil {
-				return nil, fmt.Errorf("cannot tokenise %s: %w", d.Filename, err)
-			}
-			out = append(out, ex)
-		}
+		doc := &ingest.Document{Format: ingest.FormatOf(d.Filename), Text: d.Text}
+		chunks = append(chunks, ingest.Split(d.ID, doc, opts)...)
 	}
-	if len(out) == 0 {
-		return nil, attune.Errorf(attune.KindInvalid, "the documents hold no text to train on")
+	pairs, err := synth.Extractive{Seed: uint64(req.Hyperparameters.Seed)}.Generate(ctx, chunks, 0)
+	if err != nil {
+		return train.Dataset{}, err
 	}
-	return out, nil
+	held := make([]string, len(req.Benchmark))
+	for i, q := range req.Benchmark {
+		held[i] = q.Question
+	}
+	set := synth.BuildTrainingSet(chunks, pairs, held, synth.TrainingOptions{Seed: uint64(req.Hyperparameters.Seed)})
+	if len(set.Train) >= 20 {
+		set = synth.BuildTrainingSet(chunks, pairs, held,
+			synth.TrainingOptions{Seed: uint64(req.Hyperparameters.Seed), HoldOut: 0.1})
+	}
+
+	var data train.Dataset
+	if data.Train, err = tokenise(tok, set.Train); err != nil {
+		return data, err
+	}
+	if data.Eval, err = tokenise(tok, set.HoldOut); err != nil {
+		return data, err
+	}
+	if len(data.Train) == 0 {
+		return data, attune.Errorf(attune.KindInvalid, "the documents hold no text to train on")
+	}
+	return data, nil
 }
 
-// holdsQuestion reports whether text contains one of qs's questions.
-func holdsQuestion(text string, qs []attune.Question) bool {
-	for _, q := range qs {
-		if q.Question != "" && strings.Contains(text, q.Question) {
-			return true
+// tokenise turns synth's examples into training examples: text ones fully
+// labelled, chat ones labelled on the assistant's turns.
+func tokenise(tok *tokenizer.Tokenizer, exs []synth.Example) ([]train.Example, error) {
+	out := make([]train.Example, 0, len(exs))
+	for _, ex := range exs {
+		var te train.Example
+		var err error
+		if len(ex.Messages) > 0 {
+			msgs := make([]tokenizer.Message, len(ex.Messages))
+			for i, m := range ex.Messages {
+				msgs[i] = tokenizer.Message{Role: m.Role, Content: m.Content}
+			}
+			te, err = train.ChatExample(tok, msgs)
+		} else {
+			te, err = train.TextExample(tok, ex.Text)
 		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot tokenise a training example: %w", err)
+		}
+		out = append(out, te)
 	}
-	return false
+	return out, nil
 }
 
 // AdapterCheck is a Deployer that proves an adapter can be served by
