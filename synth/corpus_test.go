@@ -97,9 +97,9 @@ func TestExtractiveElements(t *testing.T) {
 		gold[g.Document][g.Kind] = append(g.Accept, g.Answer)
 	}
 	kindOf := map[string]string{
-		"What is the chemical symbol of": "symbol",
-		"What is the atomic number of":   "atomic_number",
-		"What is the atomic weight of":   "atomic_weight",
+		"What is the chemical symbol of":                 "symbol",
+		"What is the atomic number of":                   "atomic_number",
+		"What is the atomic weight of":                   "atomic_weight",
 		"Which chemical element has the chemical symbol": "name_from_symbol",
 		"Which chemical element has the atomic number":   "name_from_number",
 	}

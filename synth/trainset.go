@@ -1,0 +1,363 @@
+package synth
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"attune/ingest"
+)
+
+// Example is one training example in the JSONL formats trainers read:
+// either {"text": …} or {"messages": [{"role", "content"}, …]}.
+type Example struct {
+	Text     string    `json:"text,omitempty"`
+	Messages []Message `json:"messages,omitempty"`
+}
+
+// TrainingOptions configures BuildTrainingSet. Zero fields take defaults.
+type TrainingOptions struct {
+	Phrasings int     // chat examples per pair, at most; default 3
+	HoldOut   float64 // share of examples set aside for early stopping, 0..0.5; default 0
+	Seed      uint64  // orders the examples and picks the held-out slice
+	System    string  // system message of chat examples; none when empty
+}
+
+// Mixture reports what a training set holds, for the alignment's record.
+type Mixture struct {
+	TextExamples int          `json:"text_examples"` // chunks as {"text"}
+	ChatExamples int          `json:"chat_examples"` // pair phrasings as {"messages"}
+	Pairs        int          `json:"pairs"`         // pairs used
+	PairsByKind  map[Kind]int `json:"pairs_by_kind"`
+	HeldOut      int          `json:"held_out"` // examples in the held-out slice
+	Bytes        int          `json:"bytes"`    // text in all examples
+
+	// BenchmarkOverlap counts what was changed so that no example holds a
+	// benchmark question verbatim: chunk lines rewritten or dropped, chat
+	// phrasings dropped.
+	RewrittenLines  int `json:"rewritten_lines"`
+	DroppedLines    int `json:"dropped_lines"`
+	DroppedChunks   int `json:"dropped_chunks"`
+	DroppedPhrasing int `json:"dropped_phrasings"`
+}
+
+// TrainingSet is the examples of one alignment.
+type TrainingSet struct {
+	Train   []Example
+	HoldOut []Example
+	Mixture Mixture
+}
+
+// BuildTrainingSet makes a training set of the chunks as text examples and
+// the pairs as chat examples, several phrasings each. No example contains
+// a benchmark question verbatim (compared after normalisation): a chunk
+// line that holds one is rephrased or dropped, and so is a phrasing.
+func BuildTrainingSet(chunks []ingest.Chunk, pairs []Pair, benchmark []string, opts TrainingOptions) *TrainingSet {
+	if opts.Phrasings <= 0 {
+		opts.Phrasings = 3
+	}
+	opts.HoldOut = min(max(opts.HoldOut, 0), 0.5)
+	guard := newOverlapGuard(benchmark)
+	ts := &TrainingSet{Mixture: Mixture{PairsByKind: map[Kind]int{}}}
+	m := &ts.Mixture
+
+	var all []Example
+	for _, c := range chunks {
+		text, ok := guard.cleanText(chunkText(c), m)
+		if !ok {
+			m.DroppedChunks++
+			continue
+		}
+		all = append(all, Example{Text: text})
+		m.TextExamples++
+	}
+	for _, p := range pairs {
+		// An answer may quote another benchmark question (a cross
+		// reference); reword it there as in the chunks.
+		p.Answer, _ = guard.cleanText(p.Answer, &Mixture{})
+		used, kept := false, 0
+		for _, qa := range phrasings(p) {
+			if kept == opts.Phrasings {
+				break
+			}
+			if guard.contains(qa[0]) || guard.contains(qa[1]) {
+				m.DroppedPhrasing++
+				continue
+			}
+			kept++
+			var msgs []Message
+			if opts.System != "" {
+				msgs = append(msgs, Message{Role: "system", Content: opts.System})
+			}
+			msgs = append(msgs, Message{Role: "user", Content: qa[0]}, Message{Role: "assistant", Content: qa[1]})
+			all = append(all, Example{Messages: msgs})
+			m.ChatExamples++
+			used = true
+		}
+		if used {
+			m.Pairs++
+			m.PairsByKind[p.Kind]++
+		}
+	}
+
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x5eed))
+	rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	held := int(opts.HoldOut * float64(len(all)))
+	ts.HoldOut, ts.Train = all[:held], all[held:]
+	m.HeldOut = held
+	for _, e := range all {
+		m.Bytes += len(e.Text)
+		for _, msg := range e.Messages {
+			m.Bytes += len(msg.Content)
+		}
+	}
+	return ts
+}
+
+// chunkText is a chunk as a text example: its heading path first when the
+// chunk does not start at its heading, so that every example says what it
+// is about.
+func chunkText(c ingest.Chunk) string {
+	if strings.HasPrefix(c.Text, "#") {
+		return c.Text
+	}
+	path := c.Headings
+	if len(path) == 0 && c.Title != "" && !strings.HasPrefix(c.Text, c.Title) {
+		path = []string{c.Title}
+	}
+	if len(path) == 0 {
+		return c.Text
+	}
+	return strings.Join(path, " > ") + "\n\n" + c.Text
+}
+
+// overlapGuard finds benchmark questions inside texts.
+type overlapGuard struct {
+	questions []string // normalised, padded with spaces
+}
+
+func newOverlapGuard(benchmark []string) *overlapGuard {
+	g := &overlapGuard{}
+	for _, q := range benchmark {
+		if n := normalize(q); n != "" {
+			g.questions = append(g.questions, " "+n+" ")
+		}
+	}
+	return g
+}
+
+// contains reports whether s holds a benchmark question verbatim.
+func (g *overlapGuard) contains(s string) bool {
+	n := " " + normalize(s) + " "
+	for _, q := range g.questions {
+		if strings.Contains(n, q) {
+			return true
+		}
+	}
+	return false
+}
+
+// cleanText rewords every benchmark question inside text (see reword);
+// it reports false when the text still holds one and must be dropped.
+func (g *overlapGuard) cleanText(text string, m *Mixture) (string, bool) {
+	if !g.contains(text) {
+		return text, true
+	}
+	lines := strings.Split(text, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		for tries := 0; g.contains(l) && tries < 8; tries++ {
+			l = g.rewordFirst(l)
+		}
+		if g.contains(l) {
+			m.DroppedLines++
+			continue
+		}
+		if l != lines[len(out)] {
+			m.RewrittenLines++
+		}
+		out = append(out, l)
+	}
+	text = strings.Join(out, "\n")
+	return text, !g.contains(text) && strings.TrimSpace(text) != ""
+}
+
+// rewordFirst finds the first benchmark question in line and replaces its
+// words there with a rewording.
+func (g *overlapGuard) rewordFirst(line string) string {
+	norm, offsets := normalizeWithOffsets(line)
+	padded := " " + norm + " "
+	for _, q := range g.questions {
+		at := strings.Index(padded, q)
+		if at < 0 {
+			continue
+		}
+		// In norm the question spans [at, at+len(q)-2); map it back.
+		start, end := offsets[at], offsets[at+len(q)-3]
+		_, size := utf8.DecodeRuneInString(line[end:])
+		end += size
+		if end < len(line) && line[end] == '?' {
+			end++
+		}
+		original := line[start:end]
+		return line[:start] + reword(original) + line[end:]
+	}
+	return line
+}
+
+// normalizeWithOffsets is normalize that also returns, for each byte of the
+// result, the offset in s of the character it came from.
+func normalizeWithOffsets(s string) (string, []int) {
+	var b strings.Builder
+	var offsets []int
+	space := true
+	for i, r := range s {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			l := string(unicode.ToLower(r))
+			b.WriteString(l)
+			for range len(l) {
+				offsets = append(offsets, i)
+			}
+			space = false
+		case !space:
+			b.WriteByte(' ')
+			offsets = append(offsets, i)
+			space = true
+		}
+	}
+	out := b.String()
+	trimmed := strings.TrimRight(out, " ")
+	return trimmed, offsets[:len(trimmed)]
+}
+
+var headingPrefix = regexp.MustCompile(`^(#{1,6} )?((?:\d+(?:\.\d+)*\.?\s+)?)(.*)$`)
+
+// splitHeading splits a line into its heading marks, section number and
+// text.
+func splitHeading(line string) (marks, number, text string) {
+	m := headingPrefix.FindStringSubmatch(line)
+	return m[1], m[2], m[3]
+}
+
+// Question rewrites that keep the meaning but not the words in order.
+var rephrasings = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`^What (is|are) (.+)\?$`), "Tell me what $2 $1."},
+	{regexp.MustCompile(`^Which (.+?) (has|have|is|are) (.+)\?$`), "Name the $1 that $2 $3."},
+	{regexp.MustCompile(`^How (?:do|can|should) (?:I|you|one|we) (.+)\?$`), "Explain how to $1."},
+	{regexp.MustCompile(`^How (does|do|is|are) (.+)\?$`), "Explain how $2 $1."},
+	{regexp.MustCompile(`^Why (?:is|are|does|do|did|was|were) (.+)\?$`), "Give the reason for this: $1?"},
+	{regexp.MustCompile(`^Where (?:can|do|does|should) (?:I|you|one|we) (.+)\?$`), "Say where to $1."},
+	{regexp.MustCompile(`^Fill in the blank: (.+)$`), "Complete this sentence: $1"},
+}
+
+// rephrase returns q reworded by the first rule that fits, or "".
+func rephrase(q string) string {
+	for _, r := range rephrasings {
+		if r.re.MatchString(q) {
+			return r.re.ReplaceAllString(q, r.with)
+		}
+	}
+	return ""
+}
+
+var (
+	whWords = map[string]bool{"what": true, "which": true, "how": true, "why": true, "where": true, "when": true, "who": true, "whom": true, "whose": true,
+		"what's": true, "how's": true, "where's": true, "who's": true, "what’s": true}
+	auxWords  = map[string]bool{"is": true, "are": true, "was": true, "were": true, "can": true, "could": true, "do": true, "does": true, "did": true, "should": true, "will": true, "would": true, "may": true, "has": true, "have": true, "must": true, "shall": true}
+	pronounsQ = map[string]bool{"i": true, "you": true, "we": true, "it": true, "they": true, "one": true, "there": true, "he": true, "she": true, "this": true, "that": true}
+	articles  = map[string]bool{"the": true, "a": true, "an": true, "my": true, "your": true, "our": true, "this": true, "these": true, "its": true}
+)
+
+// insertFiller rewords a question by inserting an adverb that keeps its
+// meaning, at its first question word: "exactly" after a wh-word ("What
+// exactly is …", "I have two machines; how exactly can I …"), "really"
+// after the subject of a yes/no question ("Is Debian really free?"). It
+// returns "" when the question has neither.
+func insertFiller(q string) string {
+	w := strings.Fields(q)
+	for k := 0; k+2 < len(w); k++ {
+		word := strings.ToLower(trimPunct(w[k]))
+		at, filler := 0, ""
+		switch {
+		case whWords[word]:
+			at, filler = k+1, "exactly"
+		case auxWords[word] && articles[strings.ToLower(w[k+1])] && k+3 < len(w):
+			at, filler = k+3, "really"
+		case auxWords[word]:
+			at, filler = k+2, "really"
+		default:
+			continue
+		}
+		out := append(append(append([]string{}, w[:at]...), filler), w[at:]...)
+		return strings.Join(out, " ")
+	}
+	return ""
+}
+
+// reword returns a wording of q without its words in the same order: a
+// rule's rewording, else an inserted adverb, else q with its first two
+// words swapped.
+func reword(q string) string {
+	if r := rephrase(q); r != "" {
+		return r
+	}
+	if r := insertFiller(q); r != "" {
+		return r
+	}
+	w := strings.Fields(q)
+	if len(w) >= 2 {
+		w[0], w[1] = w[1], w[0]
+	}
+	return strings.Join(w, " ")
+}
+
+var factQuestion = regexp.MustCompile(`^What is the (.+) of (.+)\?$`)
+
+// phrasings returns the candidate (question, answer) wordings of a pair,
+// best first: the pair itself, its question reworded by rule and by an
+// inserted adverb, and for facts a full-sentence answer.
+func phrasings(p Pair) [][2]string {
+	questions := []string{p.Question}
+	for _, r := range []string{rephrase(p.Question), insertFiller(p.Question)} {
+		if r != "" {
+			questions = append(questions, r)
+		}
+	}
+	var out [][2]string
+	for _, q := range questions {
+		out = append(out, [2]string{q, p.Answer})
+	}
+	if m := factQuestion.FindStringSubmatch(p.Question); m != nil {
+		sentence := fmt.Sprintf("The %s of %s is %s.", m[1], m[2], strings.TrimRight(p.Answer, "."))
+		for _, q := range questions {
+			out = append(out, [2]string{q, sentence})
+		}
+	}
+	return out
+}
+
+// WriteJSONL writes examples one JSON object a line.
+func WriteJSONL(w io.Writer, examples []Example) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for _, e := range examples {
+		if err := enc.Encode(e); err != nil {
+			return fmt.Errorf("synth: cannot write example: %w", err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("synth: cannot write examples: %w", err)
+	}
+	return nil
+}
