@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -42,8 +43,16 @@ func runBenchInfer(ctx context.Context, args []string) error {
 	promptTokens := fs.Int("prompt-tokens", 256, "prompt length in tokens")
 	genTokens := fs.Int("gen-tokens", 64, "tokens to generate")
 	asJSON := fs.Bool("json", false, "print one JSON line")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *profile != "" {
+		stop, err := startCPUProfile(*profile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	if *model == "" {
 		return fmt.Errorf("bench infer: --model is required")
@@ -93,6 +102,20 @@ func runBenchInfer(ctx context.Context, args []string) error {
 	r.ScoreS = time.Since(start).Seconds()
 	r.PeakRSSMB = rssHighWaterMB()
 	return printInfer(r, e.Model().Config, len(prompt), a.CompletionTokens, *asJSON)
+}
+
+// startCPUProfile profiles the process to path until the returned function
+// is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench infer: cannot write the profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench infer: cannot profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // benchPrompt returns the first n tokens of benchText repeated.

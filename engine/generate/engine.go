@@ -104,8 +104,12 @@ type Engine struct {
 }
 
 // New returns an engine for a loaded model and tokenizer and starts its
-// decoding loop. The model stays the caller's to close.
+// decoding loop; log receives failed steps (nil discards them). The model
+// stays the caller's to close.
 func New(m *qwen2.Model, tok *tokenizer.Tokenizer, gc GenerationConfig, log *slog.Logger) *Engine {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	e := &Engine{
 		model:    m,
 		tok:      tok,
