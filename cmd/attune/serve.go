@@ -11,8 +11,10 @@ import (
 
 	"attune"
 	"attune/api"
+	"attune/ingest"
 	"attune/jobs"
 	"attune/runtime"
+	"attune/synth"
 )
 
 func init() {
@@ -174,6 +176,7 @@ func jobDeps(st attune.Store, blobs attune.Blobs, rt *runtime.Runtime, log *slog
 	return jobs.Deps{
 		Store: st, Blobs: blobs, Logger: log.With(slog.String("component", "jobs")),
 		Extractor:  jobs.Ingest{},
+		Generator:  extractiveGenerator{},
 		Trainer:    jobs.EngineTrainer{},
 		Deployer:   deployer{rt},
 		Undeployer: rt,
@@ -187,4 +190,31 @@ func (d deployer) Deploy(ctx context.Context, m attune.AlignedModel, base attune
 	return d.rt.Deploy(ctx, runtime.Target{
 		BaseID: base.ID, BaseDir: base.Path, ModelID: m.ID, AdapterDir: adapterDir,
 	})
+}
+
+// extractiveGenerator builds benchmark questions from documents with
+// synth's extractive generator, which needs no model: the documents are
+// cut into chunks as ingestion cuts them, and each pair is read off one
+// chunk.
+type extractiveGenerator struct{}
+
+func (extractiveGenerator) Generate(ctx context.Context, docs []jobs.DocText, n int, seed int64) ([]attune.Question, error) {
+	var chunks []ingest.Chunk
+	for _, d := range docs {
+		doc := &ingest.Document{Format: ingest.FormatOf(d.Filename), Text: d.Text}
+		chunks = append(chunks, ingest.Split(d.ID, doc, ingest.ChunkOptions{})...)
+	}
+	pairs, err := synth.Extractive{Seed: uint64(seed)}.Generate(ctx, chunks, n)
+	if err != nil {
+		return nil, err
+	}
+	if len(pairs) == 0 {
+		return nil, attune.Errorf(attune.KindInvalid,
+			"no question could be drawn from the documents; upload a benchmark with POST /api/v3/benchmark/upload instead")
+	}
+	qs := make([]attune.Question, len(pairs))
+	for i, p := range pairs {
+		qs[i] = attune.Question{QuestionNum: i + 1, Question: p.Question, Answer: p.Answer}
+	}
+	return qs, nil
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -318,4 +317,3 @@ func sseFrames(t *testing.T, r io.Reader) []string {
 	return frames
 }
 
-var _ = fmt.Sprintf
