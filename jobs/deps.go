@@ -15,7 +15,7 @@ import (
 type Deps struct {
 	Store  attune.Store
 	Blobs  attune.Blobs
-	Logger *slog.Logger
+	Logger *slog.Logger // given its component attribute by the caller
 
 	Extractor  Extractor          // ingestion; Ingest is the real one
 	Generator  BenchmarkGenerator // benchmark questions from documents

@@ -156,7 +156,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{cfg: cfg, deps: deps, log: log.With("component", "jobs"),
+	c := &Client{cfg: cfg, deps: deps, log: log,
 		running: map[string]context.CancelCauseFunc{}}
 
 	// River on SQLite wants one connection: it serialises its own work.
