@@ -67,7 +67,7 @@ type tokenizerFile struct {
 	Decoder      *component `json:"decoder"`
 	Model        struct {
 		Type         string          `json:"type"`
-		Vocab        map[string]int  `json:"vocab"`
+		Vocab        json.RawMessage `json:"vocab"`
 		Merges       json.RawMessage `json:"merges"`
 		ByteFallback bool            `json:"byte_fallback"`
 	} `json:"model"`
@@ -97,11 +97,18 @@ func Parse(tokenizerJSON, configJSON []byte) (*Tokenizer, error) {
 	if err := f.check(); err != nil {
 		return nil, fmt.Errorf("tokenizer: unsupported tokenizer.json: %w", err)
 	}
-	t := &Tokenizer{ids: f.Model.Vocab, addedIDs: map[string]int{}, special: map[int]bool{}}
-	if err := t.setVocab(f.Model.Vocab); err != nil {
+	vocab, err := scanVocab(f.Model.Vocab)
+	if err != nil {
+		vocab = nil
+		if err := json.Unmarshal(f.Model.Vocab, &vocab); err != nil {
+			return nil, fmt.Errorf("tokenizer: cannot parse the vocab: %w", err)
+		}
+	}
+	t := &Tokenizer{ids: vocab, addedIDs: map[string]int{}, special: map[int]bool{}}
+	if err := t.setVocab(vocab); err != nil {
 		return nil, err
 	}
-	if err := t.setMerges(f.Model.Merges, f.Model.Vocab); err != nil {
+	if err := t.setMerges(f.Model.Merges, vocab); err != nil {
 		return nil, err
 	}
 	if err := t.setAdded(&f); err != nil {
@@ -176,37 +183,65 @@ func (t *Tokenizer) setVocab(vocab map[string]int) error {
 // ["a b", ...] or [["a", "b"], ...]. Tokens are looked up by their
 // byte-level spelling in vocab.
 func (t *Tokenizer) setMerges(raw json.RawMessage, vocab map[string]int) error {
-	var pairs [][2]string
-	if err := json.Unmarshal(raw, &pairs); err != nil {
-		var joined []string
-		if err2 := json.Unmarshal(raw, &joined); err2 != nil {
-			return fmt.Errorf("tokenizer: cannot parse merges: %w", err)
-		}
-		pairs = make([][2]string, len(joined))
-		for i, s := range joined {
-			a, b, ok := strings.Cut(s, " ")
-			if !ok {
-				return fmt.Errorf("tokenizer: merge %d %q is not two tokens", i, s)
-			}
-			pairs[i] = [2]string{a, b}
-		}
-	}
-	t.bpe.merges = make(map[uint64]merge, len(pairs))
+	t.bpe.merges = make(map[uint64]merge, len(vocab))
+	rank := 0
 	var buf []byte
-	for rank, p := range pairs {
-		buf = append(append(buf[:0], p[0]...), p[1]...)
-		a, okA := vocab[p[0]]
-		b, okB := vocab[p[1]]
-		ab, okAB := vocab[string(buf)]
+	var lookupErr error
+	add := func(a, b []byte) error {
+		buf = append(append(buf[:0], a...), b...)
+		ia, okA := vocab[string(a)]
+		ib, okB := vocab[string(b)]
+		iab, okAB := vocab[string(buf)]
 		if !okA || !okB || !okAB {
-			return fmt.Errorf("tokenizer: merge %d (%q %q) names a token that is not in the vocab", rank, p[0], p[1])
+			lookupErr = fmt.Errorf("tokenizer: merge %d (%q %q) names a token that is not in the vocab", rank, a, b)
+			return lookupErr
 		}
-		key := pairKey(int32(a), int32(b))
+		key := pairKey(int32(ia), int32(ib))
 		if _, dup := t.bpe.merges[key]; !dup {
-			t.bpe.merges[key] = merge{rank: int32(rank), id: int32(ab)}
+			t.bpe.merges[key] = merge{rank: int32(rank), id: int32(iab)}
+		}
+		rank++
+		return nil
+	}
+	err := scanMerges(raw, add)
+	if err == nil || lookupErr != nil {
+		return err
+	}
+
+	// Not the shape the scanner reads: start again with encoding/json.
+	clear(t.bpe.merges)
+	rank = 0
+	pairs, err := decodeMerges(raw)
+	if err != nil {
+		return err
+	}
+	for _, p := range pairs {
+		if err := add([]byte(p[0]), []byte(p[1])); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// decodeMerges reads the merges with encoding/json.
+func decodeMerges(raw json.RawMessage) ([][2]string, error) {
+	var pairs [][2]string
+	if err := json.Unmarshal(raw, &pairs); err == nil {
+		return pairs, nil
+	}
+	var joined []string
+	if err := json.Unmarshal(raw, &joined); err != nil {
+		return nil, fmt.Errorf("tokenizer: cannot parse merges: %w", err)
+	}
+	pairs = make([][2]string, len(joined))
+	for i, s := range joined {
+		a, b, ok := strings.Cut(s, " ")
+		if !ok {
+			return nil, fmt.Errorf("tokenizer: merge %d %q is not two tokens", i, s)
+		}
+		pairs[i] = [2]string{a, b}
+	}
+	return pairs, nil
 }
 
 // setAdded records the added tokens. Only the options Qwen2 uses are
