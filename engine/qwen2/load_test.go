@@ -281,3 +281,56 @@ func matStats(m kernels.Mat) (mean, sd float64) {
 	mean = s / n
 	return mean, math.Sqrt(ss/n - mean*mean)
 }
+
+func TestLoadSharded(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeRandom(dir, testConfig(), 1, safetensors.BF16, false); err != nil {
+		t.Fatal(err)
+	}
+	single, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer single.Close()
+
+	// Split the weights over two shards named by an index, as Hugging Face
+	// does for large checkpoints, in a second directory.
+	sharded := t.TempDir()
+	cfg, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	os.WriteFile(filepath.Join(sharded, "config.json"), cfg, 0o644)
+	f, err := safetensors.Open(filepath.Join(dir, safetensors.SingleName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	shards := [2][]safetensors.Tensor{}
+	weightMap := map[string]string{}
+	for i, name := range f.Names() {
+		v, _ := f.Tensor(name)
+		shards[i%2] = append(shards[i%2], safetensors.Tensor{Name: name, DType: v.DType, Shape: v.Shape, Data: v.Data})
+		weightMap[name] = []string{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"}[i%2]
+	}
+	for i, ts := range shards {
+		name := []string{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"}[i]
+		if err := safetensors.WriteFile(filepath.Join(sharded, name), ts, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	index, _ := json.Marshal(map[string]any{"metadata": map[string]any{}, "weight_map": weightMap})
+	os.WriteFile(filepath.Join(sharded, safetensors.IndexName), index, 0o644)
+
+	m, err := Load(sharded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ids := []int{1, 2, 3, 250}
+	want, _ := single.Logits(single.NewCache(), ids)
+	got, err := m.Logits(m.NewCache(), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(got, want); !(d <= orderTol) {
+		t.Errorf("sharded checkpoint: logits differ by %.3g", d)
+	}
+}
