@@ -48,6 +48,25 @@ func BenchmarkLinearDecode(b *testing.B) {
 	}
 }
 
+// BenchmarkLinearQ8Decode is BenchmarkLinearDecode in the int8 fast mode;
+// the bytes are the int8 weights read.
+func BenchmarkLinearQ8Decode(b *testing.B) {
+	for _, s := range [][2]int{{4864, 896}, {896, 4864}, {151936, 896}} {
+		out, in := s[0], s[1]
+		b.Run(fmt.Sprintf("out%d_in%d", out, in), func(b *testing.B) {
+			w := QuantizeQ8(benchMat(out, in))
+			x := randVec(rand.New(rand.NewPCG(1, 1)), in)
+			y := make([]float32, out)
+			b.SetBytes(int64(out * in))
+			startCPU(b)
+			for b.Loop() {
+				Linear(y, x, w, nil, 1)
+			}
+			reportBytes(b, out*in)
+		})
+	}
+}
+
 var prefillShapes = []struct{ T, out, in int }{
 	{256, 4864, 896}, {1024, 4864, 896}, {256, 896, 4864}, {1024, 896, 4864},
 	{128, 151936, 896},

@@ -47,11 +47,13 @@ type source struct {
 	dtype DType
 	f32   []float32
 	u16   []uint16
+	i8    []int8    // for Q8, with a scale per row
+	scale []float32 // for Q8
 	ld    int
 }
 
 func matSource(w Mat) source {
-	return source{dtype: w.DType, f32: w.F32, u16: w.U16, ld: w.Cols}
+	return source{dtype: w.DType, f32: w.F32, u16: w.U16, i8: w.I8, scale: w.Scale, ld: w.Cols}
 }
 
 // at returns element (r, c) widened to f32.
@@ -62,6 +64,8 @@ func (s source) at(r, c int) float32 {
 		return BF16ToF32(s.u16[i])
 	case F16:
 		return F16ToF32(s.u16[i])
+	case Q8:
+		return float32(s.i8[i]) * s.scale[r]
 	}
 	return s.f32[i]
 }

@@ -11,6 +11,7 @@ func packT16F16(dst *float32, src *uint16, ld, k8 int)
 func packT16F32(dst *float32, src *float32, ld, k8 int)
 func packN16BF16(dst *float32, src *uint16, ld, k int)
 func packN16F16(dst *float32, src *uint16, ld, k int)
+func widenQ8(dst *float32, src *int8, n8 int, scale float32)
 
 // haveAVX2 reports whether the CPU runs the AVX2 and FMA paths. Every CPU
 // with AVX2 also has F16C (VCVTPH2PS), which the f16 packs use.
@@ -49,6 +50,16 @@ func packTransAVX2(dst []float32, s source, r0, c0, k8 int) {
 	case F16:
 		_ = s.u16[last]
 		packT16F16(&dst[0], &s.u16[first], s.ld, k8)
+	case Q8:
+		// Widen the 16 rows, scaled, then transpose them as f32.
+		_ = s.i8[last]
+		buf := getBuffer(nr * 8 * k8)
+		defer putBuffer(buf)
+		tmp := *buf
+		for r := range nr {
+			widenQ8(&tmp[r*8*k8], &s.i8[first+r*s.ld], k8, s.scale[r0+r])
+		}
+		packT16F32(&dst[0], &tmp[0], 8*k8, k8)
 	default:
 		_ = s.f32[last]
 		packT16F32(&dst[0], &s.f32[first], s.ld, k8)
@@ -68,6 +79,11 @@ func packStraightAVX2(dst []float32, s source, r0, c0, k int) {
 	case F16:
 		_ = s.u16[last]
 		packN16F16(&dst[0], &s.u16[first], s.ld, k)
+	case Q8:
+		_ = s.i8[last]
+		for q := range k {
+			widenQ8(&dst[q*nr], &s.i8[first+q*s.ld], nr/8, s.scale[r0+q])
+		}
 	default:
 		for q := range k {
 			copy(dst[q*nr:(q+1)*nr], s.f32[first+q*s.ld:])

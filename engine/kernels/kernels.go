@@ -20,14 +20,16 @@ import (
 // DType is the stored precision of a matrix.
 type DType uint8
 
-// The stored precisions.
+// The stored precisions. Q8 is not a safetensors type: it is the kernels'
+// int8 form of a weight, made by QuantizeQ8 for the fast decoding mode.
 const (
 	F32 DType = iota
 	BF16
 	F16
+	Q8
 )
 
-// String returns the safetensors name of the dtype.
+// String returns the safetensors name of the dtype ("Q8" for Q8).
 func (d DType) String() string {
 	switch d {
 	case F32:
@@ -36,18 +38,23 @@ func (d DType) String() string {
 		return "BF16"
 	case F16:
 		return "F16"
+	case Q8:
+		return "Q8"
 	}
 	return fmt.Sprintf("dtype(%d)", d)
 }
 
 // Mat is a read-only row-major matrix [Rows, Cols] in its stored precision.
-// Exactly one of F32 and U16 is set: F32 for DType F32, U16 (the raw bits)
-// for BF16 and F16. The slices usually point into a memory-mapped file.
+// F32 is set for DType F32, U16 (the raw bits) for BF16 and F16, and I8
+// with Scale for Q8, where element (r, c) is Scale[r]·I8[r·Cols+c]. The
+// slices usually point into a memory-mapped file.
 type Mat struct {
 	Rows, Cols int
 	DType      DType
 	F32        []float32
 	U16        []uint16
+	I8         []int8
+	Scale      []float32
 }
 
 // NewMatF32 returns an F32 matrix over data, which must hold rows*cols
@@ -73,6 +80,10 @@ func (m Mat) Row(dst []float32, r int) {
 		for i, b := range m.U16[off : off+m.Cols] {
 			dst[i] = F16ToF32(b)
 		}
+	case Q8:
+		for i, q := range m.I8[off : off+m.Cols] {
+			dst[i] = float32(q) * m.Scale[r]
+		}
 	}
 }
 
@@ -84,6 +95,8 @@ func (m Mat) At(r, c int) float32 {
 		return BF16ToF32(m.U16[i])
 	case F16:
 		return F16ToF32(m.U16[i])
+	case Q8:
+		return float32(m.I8[i]) * m.Scale[r]
 	}
 	return m.F32[i]
 }

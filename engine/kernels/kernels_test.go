@@ -20,8 +20,16 @@ const tol = 1e-5
 func randMat(rng *rand.Rand, dtype DType, rows, cols int) (Mat, []float32) {
 	vals := make([]float32, rows*cols)
 	m := Mat{Rows: rows, Cols: cols, DType: dtype}
-	if dtype != F32 {
+	if dtype == BF16 || dtype == F16 {
 		m.U16 = make([]uint16, rows*cols)
+	}
+	if dtype == Q8 {
+		f, _ := randMat(rng, F32, rows, cols)
+		m = QuantizeQ8(f)
+		for r := range rows {
+			m.Row(vals[r*cols:(r+1)*cols], r)
+		}
+		return m, vals
 	}
 	for i := range vals {
 		switch dtype {
@@ -86,9 +94,12 @@ var linearShapes = []struct{ T, in, out int }{
 	{33, 260, 129}, {64, 264, 80}, {100, 520, 300}, {17, 8, 1000},
 }
 
+// dtypes are the precisions every kernel taking a Mat is tested with.
+var dtypes = []DType{F32, BF16, F16, Q8}
+
 func TestLinear(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, dt := range []DType{F32, BF16, F16} {
+	for _, dt := range dtypes {
 		for _, s := range linearShapes {
 			for _, withBias := range []bool{false, true} {
 				name := fmt.Sprintf("%v/T%d_in%d_out%d/bias=%v", dt, s.T, s.in, s.out, withBias)
@@ -118,7 +129,7 @@ func TestLinear(t *testing.T) {
 
 func TestLinearInput(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, dt := range []DType{F32, BF16, F16} {
+	for _, dt := range dtypes {
 		for _, s := range linearShapes {
 			name := fmt.Sprintf("%v/T%d_in%d_out%d", dt, s.T, s.in, s.out)
 			t.Run(name, func(t *testing.T) {

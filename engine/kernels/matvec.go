@@ -16,8 +16,12 @@ var (
 // matVec computes y = w x (+ bias) for x: [in], w: [out, in], y: [out],
 // splitting the rows of w among the workers.
 func matVec(y, x []float32, w Mat, bias []float32) {
-	out, in := w.Rows, w.Cols
-	s := matSource(w)
+	matVecSource(y, x, matSource(w), w.Rows, bias)
+}
+
+// matVecSource is matVec for a weight source of out rows.
+func matVecSource(y, x []float32, s source, out int, bias []float32) {
+	in := s.ld
 	chunks := 1
 	if out*in >= 1<<16 {
 		chunks = max(1, min(out/16, 8*workers.threads()))
@@ -141,6 +145,13 @@ func dotRowsGo(y, x []float32, s source, r0 int) {
 		var v []float32
 		if s.dtype == F32 {
 			v = s.f32[r*s.ld : r*s.ld+in]
+		} else if s.dtype == Q8 {
+			// Sum the integers, then scale once, as the fast path does.
+			for c, q := range s.i8[r*s.ld : r*s.ld+in] {
+				row[c] = float32(q)
+			}
+			y[i] = dotGo(x, row) * s.scale[r]
+			continue
 		} else {
 			for c := range row {
 				row[c] = s.at(r, c)

@@ -112,3 +112,48 @@ loop:
 done:
 	DOTFINISH
 	RET
+
+#define LDQ8(ROW) \
+	VPMOVSXBD ROW, Y10; \
+	VPMOVSXBD 8 ROW, Y11; \
+	VCVTDQ2PS Y10, Y10; \
+	VCVTDQ2PS Y11, Y11
+
+// func dot4Q8(x *float32, w *int8, ld, n16 int, out *[4]float32)
+//
+// As dot4BF16 for int8 rows; the sums are not yet multiplied by the rows'
+// scales.
+TEXT ·dot4Q8(SB), NOSPLIT, $0-40
+	DOTSETUP(1)
+	TESTQ CX, CX
+	JEQ done
+loop:
+	DOTBODY(LDQ8, 1)
+	DECQ CX
+	JNZ loop
+done:
+	DOTFINISH
+	RET
+
+// func widenQ8(dst *float32, src *int8, n8 int, scale float32)
+//
+// dst[i] = scale·src[i] for 8·n8 values.
+TEXT ·widenQ8(SB), NOSPLIT, $0-28
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n8+16(FP), CX
+	VBROADCASTSS scale+24(FP), Y1
+	TESTQ CX, CX
+	JEQ wdone
+wloop:
+	VPMOVSXBD (SI), Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $8, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ wloop
+wdone:
+	VZEROUPPER
+	RET

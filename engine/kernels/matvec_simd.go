@@ -17,6 +17,7 @@ func init() {
 func dot4BF16(x *float32, w *uint16, ld, n16 int, out *[4]float32)
 func dot4F16(x *float32, w *uint16, ld, n16 int, out *[4]float32)
 func dot4F32(x *float32, w *float32, ld, n16 int, out *[4]float32)
+func dot4Q8(x *float32, w *int8, ld, n16 int, out *[4]float32)
 
 // dotRowsAVX2 takes the rows four at a time so that each load of x serves
 // four rows; the last columns (fewer than 16) and rows (fewer than 4) are
@@ -36,6 +37,16 @@ func dotRowsAVX2(y, x []float32, s source, r0 int) {
 		case F16:
 			_ = s.u16[last]
 			dot4F16(&x[0], &s.u16[r], s.ld, n16, &sums)
+		case Q8:
+			_ = s.i8[last]
+			dot4Q8(&x[0], &s.i8[r], s.ld, n16, &sums)
+			for j := range 4 {
+				for c := n16 * 16; c < in; c++ {
+					sums[j] += x[c] * float32(s.i8[r+j*s.ld+c])
+				}
+				y[i+j] = sums[j] * s.scale[r0+i+j]
+			}
+			continue
 		default:
 			_ = s.f32[last]
 			dot4F32(&x[0], &s.f32[r], s.ld, n16, &sums)
