@@ -334,3 +334,20 @@ func TestLoadSharded(t *testing.T) {
 		t.Errorf("sharded checkpoint: logits differ by %.3g", d)
 	}
 }
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(`{"model_type":"qwen2","hidden_size":32,"intermediate_size":64,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"vocab_size":100}`))
+	f.Add([]byte(`{"model_type":"qwen2","eos_token_id":[1,2],"head_dim":6,"hidden_size":1,"intermediate_size":1,"num_hidden_layers":1,"num_attention_heads":3,"vocab_size":1}`))
+	f.Add([]byte(`{"model_type":"llama"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseConfig(b)
+		if err != nil {
+			return
+		}
+		// Whatever is accepted can be run: its shapes are consistent.
+		if c.Validate() != nil || c.QDim() <= 0 || c.KVDim() <= 0 ||
+			c.NumAttentionHeads%c.NumKeyValueHeads != 0 || c.HeadDim%2 != 0 {
+			t.Fatalf("accepted an unrunnable config %+v", c)
+		}
+	})
+}
