@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"unicode/utf8"
 )
 
 // The vocabulary and the merges are 151k entries each and most of
@@ -59,11 +60,17 @@ func (s *scanner) str() ([]byte, error) {
 		return nil, err
 	}
 	start := s.i
+	ascii := true
 	for s.i < len(s.b) {
 		switch c := s.b[s.i]; {
 		case c == '"':
 			s.i++
+			if !ascii && !utf8.Valid(s.b[start:s.i-1]) {
+				return s.decode(start - 1) // as encoding/json replaces bad bytes
+			}
 			return s.b[start : s.i-1], nil
+		case c >= utf8.RuneSelf:
+			ascii = false
 		case c == '\\':
 			return s.escaped(start - 1)
 		case c < 0x20:
@@ -84,16 +91,21 @@ func (s *scanner) escaped(quote int) ([]byte, error) {
 			continue
 		case '"':
 			s.i++
-			var v string
-			if err := json.Unmarshal(s.b[quote:s.i], &v); err != nil {
-				return nil, err
-			}
-			s.buf = append(s.buf[:0], v...)
-			return s.buf, nil
+			return s.decode(quote)
 		}
 		s.i++
 	}
 	return nil, errScan
+}
+
+// decode unquotes the string from quote to s.i with encoding/json.
+func (s *scanner) decode(quote int) ([]byte, error) {
+	var v string
+	if err := json.Unmarshal(s.b[quote:s.i], &v); err != nil {
+		return nil, err
+	}
+	s.buf = append(s.buf[:0], v...)
+	return s.buf, nil
 }
 
 // integer reads a non-negative JSON integer.
@@ -103,7 +115,7 @@ func (s *scanner) integer() (int, error) {
 	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
 		s.i++
 	}
-	if s.i == start || s.i-start > 9 {
+	if s.i == start || s.i-start > 9 || (s.b[start] == '0' && s.i-start > 1) {
 		return 0, errScan
 	}
 	return strconv.Atoi(string(s.b[start:s.i]))
@@ -117,7 +129,7 @@ func scanVocab(b []byte) (map[string]int, error) {
 		return nil, err
 	}
 	if s.peek() == '}' {
-		return vocab, nil
+		return vocab, s.end()
 	}
 	for {
 		k, err := s.str()
