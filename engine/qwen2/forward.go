@@ -23,7 +23,8 @@ const (
 // its cache and what to return for them. Prefill is a Step with the whole
 // prompt; decoding is a Step with one token. The outputs are written into
 // the Step, reusing the memory of the previous call's outputs when it is
-// large enough, so a decoding loop that reuses its Step allocates nothing.
+// large enough, so a decoding loop that reuses its Step allocates nothing;
+// copy them to keep them past the next call with the same Step.
 type Step struct {
 	Cache  *Cache // the sequence's cache; Forward appends Tokens to it
 	Tokens []int  // the new tokens, at positions Cache.Len() onwards
@@ -36,10 +37,10 @@ type Step struct {
 	Adapter Adapter
 
 	// Logits receives the logits, [1, V] for WantLast and [len(Tokens), V]
-	// for WantAll, row-major; nil for WantNone.
+	// for WantAll, row-major; empty for WantNone.
 	Logits []float32
 	// States receives the hidden states after the final norm,
-	// [len(Tokens), C], when Hidden is set.
+	// [len(Tokens), C], when Hidden is set; empty otherwise.
 	States []float32
 }
 
