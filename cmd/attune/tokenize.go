@@ -81,7 +81,7 @@ func encodeJSON(w io.Writer, tok *tokenizer.Tokenizer, in []byte) error {
 			all[i] = []int{}
 		}
 	}
-	return json.NewEncoder(w).Encode(all)
+	return writeJSON(w, all)
 }
 
 // parseIDs reads ids written as a JSON array or separated by spaces or
@@ -133,5 +133,13 @@ func decodeJSON(w io.Writer, tok *tokenizer.Tokenizer, in []byte) error {
 		}
 		texts[i] = text
 	}
-	return json.NewEncoder(w).Encode(texts)
+	return writeJSON(w, texts)
+}
+
+// writeJSON prints v as one line of JSON, leaving <, > and & as they are
+// (special tokens are full of them).
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
