@@ -104,42 +104,51 @@ func followAlignment(ctx context.Context, c *client.Client, id string, io stdio,
 }
 
 // alignProgress draws an alignment's progress: one bar per pipeline stage,
-// with the whole pipeline's percentage, the loss and the ETA.
+// each showing the whole pipeline's percentage, with the training step,
+// loss and ETA beside it.
 type alignProgress struct {
 	w     io.Writer
 	now   func() time.Time
 	bar   *progressBar
 	stage string
+	frac  float64
+	extra string
 }
 
-// show draws one status answer.
+// show draws one status answer. The server's terminal stage ("done") is
+// left to finish.
 func (p *alignProgress) show(st *client.AlignmentStatus) {
 	stage := alignStage(&st.Data)
+	if client.Finished(st.Status) || stage == "done" {
+		return
+	}
 	if stage != p.stage {
 		if p.bar != nil {
-			p.bar.done(p.stage, "done")
+			p.bar.end(p.stage, p.frac, p.extra)
 		}
 		p.bar, p.stage = newProgressBar(p.w, "align"), stage
 	}
-	p.bar.update(stage, st.Data.Progress/100, p.detail(&st.Data))
+	p.frac, p.extra = st.Data.Progress/100, p.detail(&st.Data)
+	p.bar.update(stage, p.frac, p.extra)
 }
 
-// finish ends the last bar with the alignment's final state.
+// finish ends the last bar and prints the alignment's final state on a
+// line of its own.
 func (p *alignProgress) finish(st *client.AlignmentStatus) {
-	if p.bar == nil {
-		p.bar = newProgressBar(p.w, "align")
+	if p.bar != nil {
+		p.bar.end(p.stage, p.frac, p.extra)
 	}
-	detail := strings.ToLower(st.Status)
+	detail := ""
+	if t := st.Data.Training; t != nil && t.Step > 0 {
+		detail = fmt.Sprintf("%d steps, final loss %.4f", t.Step, t.Loss)
+	}
 	if st.Data.Error != "" {
-		detail += ": " + st.Data.Error
+		detail = st.Data.Error
 	}
-	if p.stage == "" {
-		p.stage = alignStage(&st.Data)
-	}
-	p.bar.done(p.stage, detail)
+	newProgressBar(p.w, "align").done(strings.ToLower(st.Status), detail)
 }
 
-// detail is the text after the bar: loss and time left.
+// detail is the text after the bar: step, loss and time left.
 func (p *alignProgress) detail(a *client.Alignment) string {
 	var parts []string
 	if t := a.Training; t != nil && t.Step > 0 {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"text/tabwriter"
+	"time"
 
 	"attune"
 	"attune/client"
@@ -459,7 +460,7 @@ func (d *demoRun) answer(ctx context.Context, model, question string) (string, e
 // quoteAnswer shows an answer on one line, quoted, so that an empty or
 // odd answer is visible as what it is.
 func quoteAnswer(s string) string {
-	return fmt.Sprintf("%q", oneLine(s, 100))
+	return fmt.Sprintf("%q", oneLine(s, 70))
 }
 
 // results prints the before/after table the alignment measured, and says
@@ -474,9 +475,11 @@ func (d *demoRun) results(ctx context.Context) error {
 		m = a.Data.PerformanceMetrics
 	}
 	if m == nil {
-		return fmt.Errorf("alignment %s has no before/after measurements", d.st.AlignmentID)
+		fmt.Fprintf(d.io.out, "alignment %s finished without before/after measurements: the server\n"+
+			"ran no evaluation, so there is no table to show.\n", d.st.AlignmentID)
+	} else {
+		printMetricsTable(d.io.out, d.st.Model, d.alignedModel, len(d.corpus.Benchmark), m)
 	}
-	printMetricsTable(d.io.out, d.st.Model, d.alignedModel, len(d.corpus.Benchmark), m)
 	if d.o.modelDir == "" {
 		fmt.Fprint(d.io.out, randomModelNote)
 	}
@@ -505,12 +508,38 @@ For that, align a real one:
   attune demo --model DIR   with a downloaded Hugging Face directory.
 `
 
-// startDemoServer starts attune's server in this process, listening on
-// addr, and returns its URL and a function that shuts it down.
-//
-// TODO(cli): wire `attune serve`'s setup here once it lands (the API,
-// runtime and jobs are being built alongside); until then the demo stops
-// after preparing the data directory.
+// startDemoServer starts attune's server (the same wiring as attune
+// serve) in this process, listening on addr, with its log written to
+// demo.log in the data directory so that the demo's own output stays
+// readable. It returns the server's URL and a function that shuts it down
+// and waits until it has.
 func startDemoServer(ctx context.Context, dataDir, addr string) (string, func(), error) {
-	return "", nil, errors.New("this build has no in-process server yet (attune serve is not wired)")
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return "", nil, err
+	}
+	logf, err := os.OpenFile(filepath.Join(dataDir, "demo.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return "", nil, err
+	}
+	cfg := serveConfig{
+		Addr: addr, DataDir: dataDir, ShutdownGrace: 30 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(logf, nil)),
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- runServer(ctx, cfg, func(a string) { ready <- a }) }()
+	stop := func() {
+		cancel()
+		<-done
+		logf.Close()
+	}
+	select {
+	case a := <-ready:
+		return "http://" + a, stop, nil
+	case err := <-done:
+		cancel()
+		logf.Close()
+		return "", nil, err
+	}
 }

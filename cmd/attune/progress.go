@@ -58,6 +58,16 @@ func (b *progressBar) done(stage string, detail string) {
 	fmt.Fprintln(b.w, b.line(stage, 1, detail))
 }
 
+// end closes a bar that stops short of the whole, as a stage of a longer
+// pipeline does: on a terminal its last state stays on screen; elsewhere the
+// line already printed says it, and nothing more is written.
+func (b *progressBar) end(stage string, frac float64, detail string) {
+	if b.tty {
+		b.draw(stage, frac, detail, true)
+		fmt.Fprintln(b.w)
+	}
+}
+
 // draw redraws the bar in place, at most ten times a second unless force.
 func (b *progressBar) draw(stage string, frac float64, detail string, force bool) {
 	now := b.now()
