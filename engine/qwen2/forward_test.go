@@ -2,6 +2,7 @@ package qwen2
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -328,6 +329,44 @@ func TestLongCallRunsInPasses(t *testing.T) {
 		}
 		if d := maxAbsDiff(split[i].States, whole[i].States); !(d <= orderTol) {
 			t.Errorf("step %d: hidden states differ by %.3g", i, d)
+		}
+	}
+}
+
+func TestForwardConcurrent(t *testing.T) {
+	m := testModel(t, testConfig(), safetensors.BF16)
+	rng := rand.New(rand.NewPCG(13, 14))
+	prompts := make([][]int, 4)
+	want := make([][]float32, len(prompts))
+	for i := range prompts {
+		prompts[i] = randomTokens(rng, 5+7*i, m.Config.VocabSize)
+		var err error
+		if want[i], err = m.Logits(m.NewCache(), prompts[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Every prompt at once from its own goroutine, several times over, so
+	// that scratch buffers pass between calls of different sizes.
+	errs := make(chan error, len(prompts))
+	for i := range prompts {
+		go func() {
+			for range 5 {
+				got, err := m.Logits(m.NewCache(), prompts[i])
+				if err == nil && !(maxAbsDiff(got, want[i]) <= orderTol) {
+					err = fmt.Errorf("prompt %d: concurrent logits differ by %.3g", i, maxAbsDiff(got, want[i]))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range prompts {
+		if err := <-errs; err != nil {
+			t.Error(err)
 		}
 	}
 }
