@@ -91,11 +91,11 @@ func (e *env) upload(t *testing.T, filename string, data []byte) attune.Document
 }
 
 // waitJob waits for River to report that a job of kind finished, and
-// returns its event. It fails the test after a generous bound instead of
-// hanging CI.
+// returns its event. It fails the test after a generous bound (training
+// under the race detector is slow) instead of hanging CI.
 func waitJob(t *testing.T, events <-chan *river.Event, kind string) *river.Event {
 	t.Helper()
-	timeout := time.After(60 * time.Second)
+	timeout := time.After(5 * time.Minute)
 	for {
 		select {
 		case ev := <-events:
@@ -103,7 +103,7 @@ func waitJob(t *testing.T, events <-chan *river.Event, kind string) *river.Event
 				return ev
 			}
 		case <-timeout:
-			t.Fatalf("no %s job finished within 60 s", kind)
+			t.Fatalf("no %s job finished within 5 minutes", kind)
 		}
 	}
 }
