@@ -50,9 +50,16 @@ func randomTokens(rng *rand.Rand, n, vocab int) []int {
 const orderTol = 2e-5
 
 func TestDecodeMatchesRecompute(t *testing.T) {
-	for _, dtype := range []safetensors.DType{safetensors.BF16, safetensors.F32} {
-		t.Run(string(dtype), func(t *testing.T) {
+	for _, mode := range []string{"BF16", "F32", "Q8"} {
+		t.Run(mode, func(t *testing.T) {
+			dtype := safetensors.DType(mode)
+			if mode == "Q8" {
+				dtype = safetensors.BF16
+			}
 			m := testModel(t, testConfig(), dtype)
+			if mode == "Q8" {
+				m.QuantizeQ8()
+			}
 			// Long enough that a full pass attends in two blocks.
 			ids := randomTokens(rand.New(rand.NewPCG(1, 2)), 38, m.Config.VocabSize)
 			if G := m.Config.NumAttentionHeads / m.Config.NumKeyValueHeads; len(ids) <= attendRows/G {

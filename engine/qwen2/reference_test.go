@@ -140,6 +140,7 @@ func TestReference(t *testing.T) {
 			t.Run("batch", func(t *testing.T) { testReferenceBatch(t, d) })
 			t.Run("greedy", func(t *testing.T) { testReferenceGreedy(t, d) })
 			t.Run("rope", func(t *testing.T) { testReferenceRope(t, d) })
+			t.Run("q8", func(t *testing.T) { testReferenceQ8(t, dir) })
 		})
 	}
 }
@@ -214,6 +215,34 @@ func testReferenceBatch(t *testing.T, d *refData) {
 		checked++
 	}
 	t.Logf("%d act.* intermediates checked", checked)
+}
+
+// testReferenceQ8 checks the fast decoding mode (int8 weights) against
+// the reference with looser bounds than the exact mode: the weights'
+// rounding moves the tiny model's logits by about 5e-3 (of a largest
+// logit of 0.8) and its loss by about 2e-4.
+func testReferenceQ8(t *testing.T, dir string) {
+	const logitTol, lossTol = 1e-2, 1e-3
+	d := loadReference(t, dir)
+	m, ref := d.model, d.ref
+	m.QuantizeQ8()
+	var logits []float32
+	for _, ids := range ref.Inputs.InputIDs {
+		st := &Step{Cache: m.NewCache(), Tokens: ids, Want: WantAll}
+		if err := m.Forward([]*Step{st}); err != nil {
+			t.Fatal(err)
+		}
+		logits = append(logits, st.Logits...)
+	}
+	diff := maxAbsDiff(logits, d.tensor(t, "logits"))
+	if !(diff <= logitTol) {
+		t.Errorf("q8 logits: max abs diff %.3g, want <= %.3g", diff, logitTol)
+	}
+	loss := meanNLL(logits, ref.Inputs.Labels, m.Config.VocabSize)
+	if !(math.Abs(loss-ref.Loss.Value) <= lossTol) {
+		t.Errorf("q8 loss = %.6f, want %.6f ± %.3g", loss, ref.Loss.Value, lossTol)
+	}
+	t.Logf("q8 logits: max abs diff %.3g; loss %.6f (reference %.6f)", diff, loss, ref.Loss.Value)
 }
 
 // meanNLL returns the mean of -log p(labels[t+1] | logits[t]) over the

@@ -136,6 +136,16 @@ func (d *Dir) Tensor(name string) (View, error) {
 	return f.Tensor(name)
 }
 
+// Evict drops the named tensor's pages from resident memory; see
+// File.Evict.
+func (d *Dir) Evict(name string) error {
+	f, ok := d.byName[name]
+	if !ok {
+		return fmt.Errorf("safetensors: checkpoint has no tensor %q", name)
+	}
+	return f.Evict(name)
+}
+
 // Close unmaps every shard.
 func (d *Dir) Close() error {
 	var errs []error

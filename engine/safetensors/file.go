@@ -101,6 +101,32 @@ func (f *File) Tensor(name string) (View, error) {
 	return View{TensorInfo: t, Data: f.data[t.Begin:t.End:t.End]}, nil
 }
 
+// Evict tells the kernel that the named tensor's pages will not be read
+// soon, so they leave the process's resident memory (a later read brings
+// them back from the page cache or the disk). Callers that have copied a
+// tensor into another form, such as quantized weights, use it to keep
+// their memory to one copy. Views stay valid.
+func (f *File) Evict(name string) error {
+	t, ok := f.tensors[name]
+	if !ok {
+		return fmt.Errorf("safetensors: %s has no tensor %q", f.path, name)
+	}
+
+	// Whole pages inside the mapping that hold some of the tensor's bytes;
+	// a page shared with a neighbour is only reloaded if it is read.
+	page := int64(os.Getpagesize())
+	start := int64(len(f.mapping)-len(f.data)) + t.Begin
+	end := int64(len(f.mapping)-len(f.data)) + t.End
+	lo, hi := start/page*page, min(int64(len(f.mapping)), (end+page-1)/page*page)
+	if lo >= hi {
+		return nil
+	}
+	if err := syscall.Madvise(f.mapping[lo:hi], syscall.MADV_DONTNEED); err != nil {
+		return fmt.Errorf("safetensors: cannot evict %q from %s: %w", name, f.path, err)
+	}
+	return nil
+}
+
 // Close unmaps the file. Views taken from it become invalid.
 func (f *File) Close() error {
 	if f.mapping == nil {

@@ -63,11 +63,29 @@ func TestWriteOpenRoundTrip(t *testing.T) {
 		t.Errorf("missing tensor: err = %v, want one naming it", err)
 	}
 
+	// Evicting a tensor's pages keeps its views readable.
+	if err := f.Evict("a.weight"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := f.Tensor("a.weight"); !reflect.DeepEqual(must(v.F32()), f32) {
+		t.Error("a.weight changed after Evict")
+	}
+	if err := f.Evict("nope"); err == nil {
+		t.Error("Evict of a missing tensor: no error")
+	}
+
 	// The data section starts 8-byte aligned, so views need no copy.
 	n := binary.LittleEndian.Uint64(f.mapping[:8])
 	if n%8 != 0 {
 		t.Errorf("header length %d is not a multiple of 8", n)
 	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 func TestWriteFileChecksSizes(t *testing.T) {
