@@ -303,8 +303,8 @@ const attendRows = 64
 //
 // The query heads that share a key/value head are packed together, so
 // each product reads that head's keys and values once for all of them:
-// for decoding that turns 14 matrix-vector products a layer (Qwen2.5-0.5B)
-// into 2 small matrix products. A block of tokens only multiplies against
+// for decoding Qwen2.5-0.5B that turns 28 matrix-vector products a layer
+// (scores and output for each of 14 heads) into 4 small matrix products. A block of tokens only multiplies against
 // the positions its last token can see.
 func (m *Model) attend(s *scratch, out, q, keys, values []float32, past, T int) {
 	cfg := &m.Config
