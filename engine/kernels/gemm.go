@@ -74,7 +74,10 @@ func (s source) at(r, c int) float32 {
 // for Linear, C = op(A)·op(B) + bias.
 type product struct {
 	m, n, k int
-	ap      []float32 // op(A) packed, [ceil(m/mr)][k][mr]
+	ap      []float32 // a slab of op(A) packed, [ceil(m/mr)][depth][mr]
+	depth   int       // the depth of the slab: columns [k0, k0+depth) of op(A)
+	k0      int
+	first   bool // the slab is the first, which initialises C
 	b       source
 	transB  bool // b is stored [n, k]; otherwise [k, n]
 	c       []float32
@@ -97,25 +100,42 @@ func getBuffer(n int) *[]float32 {
 
 func putBuffer(p *[]float32) { buffers.Put(p) }
 
-// gemm computes the product described by p: it packs A, splits the columns
-// (or, when they are few, the rows) of C into chunks and runs the chunks
-// on the worker pool.
+// maxPacked bounds the floats of A packed at once (64 MiB): a deeper
+// product is done in slabs of depth, each adding into C. Tests lower it.
+var maxPacked = 1 << 24
+
+// gemm computes the product described by p: for each slab of depth it
+// packs A, splits the columns (or, when they are few, the rows) of C into
+// chunks and runs the chunks on the worker pool.
 func gemm(p *product, a []float32, lda int, transA bool, alpha float32) {
 	mBlocks := (p.m + mr - 1) / mr
-	buf := getBuffer(mBlocks * p.k * mr)
+	slab := p.k
+	if mBlocks*mr*p.k > maxPacked {
+		slab = max(kc, maxPacked/(mBlocks*mr)/kc*kc)
+	}
+	buf := getBuffer(mBlocks * slab * mr)
 	defer putBuffer(buf)
 	p.ap = *buf
+	par := p.m*p.n*p.k >= 1<<18 && workers.size > 0
+	for k0 := 0; ; k0 += slab {
+		p.k0, p.depth, p.first = k0, min(slab, p.k-k0), k0 == 0
+		p.slab(a, lda, transA, alpha, mBlocks, par)
+		if k0+slab >= p.k {
+			break
+		}
+	}
+}
 
+// slab packs the current slab of A and adds its product into C.
+func (p *product) slab(a []float32, lda int, transA bool, alpha float32, mBlocks int, par bool) {
 	// Pack A in parallel by micro-panels when it is large.
-	flops := p.m * p.n * p.k
-	par := flops >= 1<<18 && workers.size > 0
 	steps := 1
 	if par {
 		steps = min(mBlocks, 4*workers.threads())
 	}
 	workers.run(steps, func(i int) {
 		lo, hi := split(mBlocks, steps, i)
-		packA(p.ap, a, lda, transA, alpha, p.m, p.k, lo, hi)
+		packA(p.ap, a, lda, transA, alpha, p.m, p.k0, p.depth, lo, hi)
 	})
 
 	// Chunks of C: nc columns each, and row groups when columns are few.
@@ -145,8 +165,10 @@ func split(n, parts, i int) (lo, hi int) {
 // chunk computes columns [n0, n1) of the rows in micro-panels [b0, b1).
 func (p *product) chunk(n0, n1, b0, b1 int) {
 	r0, r1 := b0*mr, min(p.m, b1*mr)
-	p.initC(r0, r1, n0, n1)
-	if p.k == 0 || r0 >= r1 || n0 >= n1 {
+	if p.first {
+		p.initC(r0, r1, n0, n1)
+	}
+	if p.depth == 0 || r0 >= r1 || n0 >= n1 {
 		return
 	}
 	buf := getBuffer(kc * (nc + nr))
@@ -156,9 +178,9 @@ func (p *product) chunk(n0, n1, b0, b1 int) {
 
 	for j0 := n0; j0 < n1; j0 += nc {
 		w := min(nc, n1-j0)
-		for p0 := 0; p0 < p.k; p0 += kc {
-			d := min(kc, p.k-p0)
-			p.packB(bp, p0, d, j0, w)
+		for p0 := 0; p0 < p.depth; p0 += kc {
+			d := min(kc, p.depth-p0)
+			p.packB(bp, p.k0+p0, d, j0, w)
 
 			// Every panel of B against every micro-panel of A, in row
 			// blocks of mc so that the A block stays in L2 while each B
@@ -166,10 +188,10 @@ func (p *product) chunk(n0, n1, b0, b1 int) {
 			for m0 := b0; m0 < b1; m0 += mcBlocks {
 				m1 := min(b1, m0+mcBlocks)
 				for jb := 0; jb*nr < w; jb++ {
-					b, ldb := p.panel(bp, jb, p0, d, j0, w)
+					b, ldb := p.panel(bp, jb, p.k0+p0, d, j0, w)
 					cols := min(nr, w-jb*nr)
 					for blk := m0; blk < m1; blk++ {
-						a := p.ap[(blk*p.k+p0)*mr:]
+						a := p.ap[(blk*p.depth+p0)*mr:]
 						rows := min(mr, p.m-blk*mr)
 						ci := blk*mr*p.ldc + j0 + jb*nr
 						if rows == mr && cols == nr {
@@ -209,10 +231,16 @@ func (p *product) initC(r0, r1, n0, n1 int) {
 	}
 }
 
-// packA packs micro-panels [b0, b1) of alpha·op(A) into dst
-// [ceil(m/mr)][k][mr], zero-filling rows past m. op(A)[i][p] is
+// packA packs micro-panels [b0, b1) of alpha·op(A), columns [k0, k0+k),
+// into dst [ceil(m/mr)][k][mr], zero-filling rows past m. op(A)[i][p] is
 // a[i*lda+p], or a[p*lda+i] when transA.
-func packA(dst, a []float32, lda int, transA bool, alpha float32, m, k, b0, b1 int) {
+func packA(dst, a []float32, lda int, transA bool, alpha float32, m, k0, k, b0, b1 int) {
+	// Column k0 of op(A) starts at a[k0], or at row k0 when transposed.
+	if transA {
+		a = a[k0*lda:]
+	} else {
+		a = a[k0:]
+	}
 	for blk := b0; blk < b1; blk++ {
 		d := dst[blk*k*mr : (blk+1)*k*mr]
 		for i := range mr {

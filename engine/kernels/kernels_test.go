@@ -207,6 +207,30 @@ func testGemm(t *testing.T, rng *rand.Rand, m, n, k int, ta, tb bool, alpha, bet
 	}
 }
 
+// TestSlabs runs products deeper than the packing bound, which are done
+// in slabs of depth that add into C.
+func TestSlabs(t *testing.T) {
+	saved := maxPacked
+	maxPacked = 6 * 600
+	defer func() { maxPacked = saved }()
+	rng := rand.New(rand.NewPCG(13, 14))
+	t.Run("Linear", func(t *testing.T) {
+		const T, in, out = 20, 1100, 40
+		w, wv := randMat(rng, BF16, out, in)
+		x, bias := randVec(rng, T*in), randVec(rng, out)
+		want, mag, got := make([]float32, T*out), make([]float32, T*out), make([]float32, T*out)
+		RefLinear(want, x, w, bias, T)
+		RefLinear(mag, abs(x), NewMatF32(out, in, abs(wv)), abs(bias), T)
+		Linear(got, x, w, bias, T)
+		compare(t, got, want, mag)
+	})
+	for _, ta := range []bool{false, true} {
+		t.Run(fmt.Sprintf("Gemm/tA=%v", ta), func(t *testing.T) {
+			testGemm(t, rng, 13, 50, 1500, ta, false, 0.5, -1)
+		})
+	}
+}
+
 // TestConcurrent calls the kernels from several goroutines at once, as the
 // server does when it decodes for several requests: each result must equal
 // the one computed alone.
