@@ -31,7 +31,8 @@ var mcBlocks = 16
 // gemm_simd.go).
 var (
 	// microKernel adds the mr×nr product of the packed a [k][mr] and
-	// b [k][nr] (row stride ldb) into c, whose row stride is ldc.
+	// b [k][nr] (row stride ldb) into c, whose row stride is ldc, or
+	// stores it there when add is false.
 	microKernel = microKernelGo
 	// packTrans packs 16 rows of s starting at (r0, c0), 8·k8 columns,
 	// transposed into dst [8·k8][16].
@@ -165,7 +166,10 @@ func split(n, parts, i int) (lo, hi int) {
 // chunk computes columns [n0, n1) of the rows in micro-panels [b0, b1).
 func (p *product) chunk(n0, n1, b0, b1 int) {
 	r0, r1 := b0*mr, min(p.m, b1*mr)
-	if p.first {
+	// The first block of depth stores into C instead of adding when C
+	// starts from zero; otherwise C is first set to beta·C or the bias.
+	fresh := p.first && p.beta == 0 && p.bias == nil && p.depth > 0
+	if p.first && !fresh {
 		p.initC(r0, r1, n0, n1)
 	}
 	if p.depth == 0 || r0 >= r1 || n0 >= n1 {
@@ -194,16 +198,20 @@ func (p *product) chunk(n0, n1, b0, b1 int) {
 						a := p.ap[(blk*p.depth+p0)*mr:]
 						rows := min(mr, p.m-blk*mr)
 						ci := blk*mr*p.ldc + j0 + jb*nr
+						add := !fresh || p0 > 0
 						if rows == mr && cols == nr {
-							microKernel(d, a, b, ldb, p.c[ci:], p.ldc)
+							microKernel(d, a, b, ldb, p.c[ci:], p.ldc, add)
 							continue
 						}
-						tile = [mr * nr]float32{}
-						microKernel(d, a, b, ldb, tile[:], nr)
+						microKernel(d, a, b, ldb, tile[:], nr, false)
 						for r := range rows {
 							c := p.c[ci+r*p.ldc : ci+r*p.ldc+cols]
 							for j := range c {
-								c[j] += tile[r*nr+j]
+								if add {
+									c[j] += tile[r*nr+j]
+								} else {
+									c[j] = tile[r*nr+j]
+								}
 							}
 						}
 					}
@@ -343,9 +351,10 @@ func packStraightGo(dst []float32, s source, r0, c0, k int) {
 	}
 }
 
-// microKernelGo is the portable micro-kernel: C[mr][nr] += A·B for a
-// packed [k][mr] and b [k][nr] with row stride ldb, and C's row stride ldc.
-func microKernelGo(k int, a, b []float32, ldb int, c []float32, ldc int) {
+// microKernelGo is the portable micro-kernel: C[mr][nr] += A·B (or = A·B
+// when add is false) for a packed [k][mr] and b [k][nr] with row stride
+// ldb, and C's row stride ldc.
+func microKernelGo(k int, a, b []float32, ldb int, c []float32, ldc int, add bool) {
 	var acc [mr][nr]float32
 	for p := range k {
 		ap := a[p*mr : p*mr+mr]
@@ -360,7 +369,11 @@ func microKernelGo(k int, a, b []float32, ldb int, c []float32, ldc int) {
 	for i := range mr {
 		cr := c[i*ldc : i*ldc+nr]
 		for j := range cr {
-			cr[j] += acc[i][j]
+			if add {
+				cr[j] += acc[i][j]
+			} else {
+				cr[j] = acc[i][j]
+			}
 		}
 	}
 }

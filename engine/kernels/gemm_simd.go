@@ -5,7 +5,7 @@ package kernels
 import "simd/archsimd"
 
 // Implemented in gemm_amd64.s.
-func kernel6x16(k int, a, b *float32, ldb int, c *float32, ldc int)
+func kernel6x16(k int, a, b *float32, ldb int, c *float32, ldc int, add bool)
 func packT16BF16(dst *float32, src *uint16, ld, k8 int)
 func packT16F16(dst *float32, src *uint16, ld, k8 int)
 func packT16F32(dst *float32, src *float32, ld, k8 int)
@@ -27,14 +27,19 @@ func init() {
 }
 
 // microKernelAVX2 checks the bounds the assembly relies on and calls it.
-func microKernelAVX2(k int, a, b []float32, ldb int, c []float32, ldc int) {
+func microKernelAVX2(k int, a, b []float32, ldb int, c []float32, ldc int, add bool) {
+	_ = c[(mr-1)*ldc+nr-1]
 	if k == 0 {
+		if !add {
+			for i := range mr {
+				clear(c[i*ldc : i*ldc+nr])
+			}
+		}
 		return
 	}
 	_ = a[k*mr-1]
 	_ = b[(k-1)*ldb+nr-1]
-	_ = c[(mr-1)*ldc+nr-1]
-	kernel6x16(k, &a[0], &b[0], ldb, &c[0], ldc)
+	kernel6x16(k, &a[0], &b[0], ldb, &c[0], ldc, add)
 }
 
 func packTransAVX2(dst []float32, s source, r0, c0, k8 int) {

@@ -4,9 +4,16 @@
 // kernel, and the small element-wise operations around them.
 //
 // Every fast kernel has a plain reference implementation beside it (the
-// Ref* functions); tests prove them equal within a stated tolerance. The
-// fast path uses simd/archsimd when built with GOEXPERIMENT=simd and a
-// portable Go path otherwise.
+// Ref* functions); tests prove them equal within a stated tolerance.
+//
+// Built with GOEXPERIMENT=simd on amd64, and on a CPU with AVX2 and FMA
+// (checked at start-up through simd/archsimd), the inner loops are the
+// AVX2 ones: a 6×16 register-tiled FMA micro-kernel under a packed,
+// cache-blocked product (gemm.go), and four-row dot products for decoding
+// (matvec.go), with bf16, f16 and int8 weights widened in registers.
+// Otherwise the same drivers run portable Go loops. The parallel parts run
+// on one process-wide pool of GOMAXPROCS-1 workers plus the caller
+// (pool.go).
 //
 // Layout conventions: matrices are row-major. A weight matrix of a linear
 // layer is stored as Hugging Face stores it, [out, in], so y = x Wᵀ.
