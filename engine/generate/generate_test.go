@@ -322,7 +322,7 @@ func TestScoreMatchesRecompute(t *testing.T) {
 	e := tiny(t)
 	tok := e.Tokenizer()
 	prompt := tok.Encode("Question: what is the capital of France?\nAnswer:")
-	conts := [][]int{tok.Encode(" Paris"), tok.Encode(" Lyon, a city in the south"), tok.Encode(" 42")}
+	conts := [][]int{tok.Encode(" Paris"), tok.Encode(" Lyon, a city in the south"), tok.Encode(" 42"), {13}}
 	got, err := e.Score(context.Background(), prompt, conts, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -342,6 +342,31 @@ func TestScoreMatchesRecompute(t *testing.T) {
 		}
 		if math.Abs(got[i].LogProb-want) > tol || got[i].Tokens != len(c) || math.Abs(got[i].Mean-want/float64(len(c))) > tol {
 			t.Errorf("continuation %d: got %+v, want sum %.6f over %d tokens", i, got[i], want, len(c))
+		}
+	}
+}
+
+func TestScoreBatchEnd(t *testing.T) {
+	long := make([]int, scoreBatch+1) // scoreBatch tokens after its first
+	for _, c := range []struct {
+		name string
+		lens []int
+		lo   int
+		want int
+	}{
+		{"all fit", []int{72, 72, 72, 72}, 0, 4},
+		{"from the middle", []int{72, 72, 72, 72}, 2, 4},
+		{"exactly full", []int{200, 185, 2}, 0, 3},
+		{"one too many", []int{200, 186, 2}, 0, 2},
+		{"an oversized one alone", []int{len(long) + 1, 2}, 0, 1},
+		{"single tokens are free", []int{scoreBatch + 1, 1, 1}, 0, 3},
+	} {
+		conts := make([][]int, len(c.lens))
+		for i, n := range c.lens {
+			conts[i] = make([]int, n)
+		}
+		if got := scoreBatchEnd(conts, c.lo); got != c.want {
+			t.Errorf("%s: scoreBatchEnd = %d, want %d", c.name, got, c.want)
 		}
 	}
 }

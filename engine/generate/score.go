@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"attune"
 	"attune/engine/qwen2"
 )
 
@@ -17,8 +18,9 @@ type Score struct {
 
 // Score returns the log-likelihood of each continuation (token ids) after
 // prompt, under the model with adapter applied (nil for none). The prompt
-// is run once; each continuation then runs on the prompt's KV cache, which
-// is rewound after it. It stops between continuations when ctx is
+// is run once; the continuations then run on copies of its KV cache,
+// several in one forward pass (up to scoreBatch tokens), so that the
+// projections see them together. It stops between batches when ctx is
 // cancelled.
 func (e *Engine) Score(ctx context.Context, prompt []int, continuations [][]int, adapter qwen2.Adapter) ([]Score, error) {
 	if err := e.checkPrompt("prompt", prompt); err != nil {
@@ -29,7 +31,7 @@ func (e *Engine) Score(ctx context.Context, prompt []int, continuations [][]int,
 			return nil, err
 		}
 		if len(prompt)+len(c) > e.model.Config.MaxPositionEmbeddings {
-			return nil, fmt.Errorf("generate: prompt and continuation %d have %d tokens, over the context of %d", i, len(prompt)+len(c), e.model.Config.MaxPositionEmbeddings)
+			return nil, attune.Invalidf("continuations", "prompt and continuation %d have %d tokens, over the context of %d", i, len(prompt)+len(c), e.model.Config.MaxPositionEmbeddings)
 		}
 	}
 
@@ -39,30 +41,73 @@ func (e *Engine) Score(ctx context.Context, prompt []int, continuations [][]int,
 		return nil, fmt.Errorf("generate: cannot score: %w", err)
 	}
 	first := append([]float32(nil), st.Logits...)
-	vocab := len(first)
+	firstLSE := logSumExp(first)
 
 	scores := make([]Score, len(continuations))
-	for i, c := range continuations {
+	for lo := 0; lo < len(continuations); {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		lp := logProb(first, c[0])
-
-		// The continuation's own logits, all but the last token's, predict
-		// the rest of it.
-		if len(c) > 1 {
-			st.Tokens, st.Want = c[:len(c)-1], qwen2.WantAll
-			if err := e.model.Forward([]*qwen2.Step{st}); err != nil {
-				return nil, fmt.Errorf("generate: cannot score continuation %d: %w", i, err)
-			}
-			for t := 1; t < len(c); t++ {
-				lp += logProb(st.Logits[(t-1)*vocab:t*vocab], c[t])
-			}
-			st.Cache.Truncate(len(prompt))
+		hi := scoreBatchEnd(continuations, lo)
+		if err := e.scoreBatch(st.Cache, continuations[lo:hi], scores[lo:hi], adapter); err != nil {
+			return nil, err
 		}
-		scores[i] = Score{LogProb: lp, Mean: lp / float64(len(c)), Tokens: len(c)}
+		for i := lo; i < hi; i++ {
+			c := continuations[i]
+			scores[i].LogProb += float64(first[c[0]]) - firstLSE
+			scores[i].Tokens = len(c)
+			scores[i].Mean = scores[i].LogProb / float64(len(c))
+		}
+		lo = hi
 	}
 	return scores, nil
+}
+
+// scoreBatch is the number of continuation tokens Score runs in one
+// forward pass; their logits take 600 kB a token with Qwen2's vocabulary.
+const scoreBatch = 384
+
+// scoreBatchEnd returns the end of the batch of continuations starting at
+// lo: as many as fit scoreBatch tokens, at least one.
+func scoreBatchEnd(conts [][]int, lo int) int {
+	n, hi := 0, lo
+	for hi < len(conts) && (hi == lo || n+len(conts[hi])-1 <= scoreBatch) {
+		n += len(conts[hi]) - 1
+		hi++
+	}
+	return hi
+}
+
+// scoreBatch adds to each score the log-probabilities of its
+// continuation's tokens after the first, which the continuation's own
+// logits (all but its last token's) predict. Each runs on a copy of the
+// prompt's cache.
+func (e *Engine) scoreBatch(prompt *qwen2.Cache, conts [][]int, scores []Score, adapter qwen2.Adapter) error {
+	var steps []*qwen2.Step
+	for _, c := range conts {
+		if len(c) > 1 {
+			steps = append(steps, &qwen2.Step{Cache: prompt.Clone(), Tokens: c[:len(c)-1], Want: qwen2.WantAll, Adapter: adapter})
+		}
+	}
+	if len(steps) == 0 {
+		return nil
+	}
+	if err := e.model.Forward(steps); err != nil {
+		return fmt.Errorf("generate: cannot score: %w", err)
+	}
+	vocab := e.model.Config.VocabSize
+	k := 0
+	for i, c := range conts {
+		if len(c) == 1 {
+			continue
+		}
+		logits := steps[k].Logits
+		for t := 1; t < len(c); t++ {
+			scores[i].LogProb += logProb(logits[(t-1)*vocab:t*vocab], c[t])
+		}
+		k++
+	}
+	return nil
 }
 
 // logProb returns log softmax(logits)[id].
