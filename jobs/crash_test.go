@@ -206,7 +206,7 @@ func TestCrashDuringTraining(t *testing.T) {
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h := attune.Hyperparameters{Epochs: 2, BatchSize: 1, MaxSeqLen: 32, LoRARank: 2, LoRAAlpha: 4}
+	h := attune.Hyperparameters{Epochs: 4, BatchSize: 1, MaxSeqLen: 32, LoRARank: 2, LoRAAlpha: 4}
 	a, m := e.newAlignment(t, h, d.ID)
 
 	// The first process trains until its first checkpoint and dies.
