@@ -93,6 +93,12 @@ func makePDF(t testing.TB, lines []string) []byte {
 		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding " +
 			"/FirstChar 32 /LastChar 126 /Widths [" + widths + "] >>",
 	}
+	return pdfFile(objs)
+}
+
+// pdfFile writes objects 1..n (object 1 the catalog) as a PDF file with a
+// correct cross-reference table.
+func pdfFile(objs []string) []byte {
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n")
 	offsets := make([]int, len(objs))

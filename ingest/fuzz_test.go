@@ -84,6 +84,9 @@ func FuzzDOCX(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzExtract(t, "a.docx", data) })
 }
 
+// FuzzPDF fuzzes the PDF reader. Minimising a new input runs it many times
+// and can take the default minute on a busy machine; run it with
+// -fuzzminimizetime=5s to keep the fuzzer moving.
 func FuzzPDF(f *testing.F) {
 	f.Add(makePDF(f, []string{"Hello (world).", "", "Next."}))
 	f.Add([]byte("%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF"))

@@ -154,6 +154,15 @@ func TestExtractRejects(t *testing.T) {
 		{"not a pdf", "a.pdf", []byte("hello"), "is not a PDF"},
 		{"truncated pdf", "a.pdf", pdfBytes[:len(pdfBytes)/2], "is not a readable PDF"},
 		{"pdf without text", "a.pdf", makePDF(t, nil), "has no text layer"},
+		{"pdf page tree containing itself", "a.pdf", pdfFile([]string{
+			"<< /Type /Catalog /Pages 2 0 R >>",
+			"<< /Type /Pages /Kids [2 0 R] /Count 1 >>",
+		}), "its page tree is damaged"},
+		{"pdf page that is its own parent", "a.pdf", pdfFile([]string{
+			"<< /Type /Catalog /Pages 2 0 R >>",
+			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 3 0 R >>",
+		}), "its page tree is damaged"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,16 +42,12 @@ func extractPDF(data []byte) (doc *Document, err error) {
 		return nil, unreadable(err, "is not a readable PDF (the file is damaged)")
 	}
 
-	n := r.NumPage()
-	if n > maxPDFPages {
-		return nil, unreadable(nil, "has %d pages, more than the %d accepted", n, maxPDFPages)
+	pages, err := pageList(r.Trailer().Key("Root").Key("Pages"))
+	if err != nil {
+		return nil, err
 	}
 	var b strings.Builder
-	for i := 1; i <= n; i++ {
-		p := r.Page(i)
-		if p.V.IsNull() {
-			continue
-		}
+	for _, p := range pages {
 		b.WriteString(pageText(p.Content().Text))
 		b.WriteString("\n\n")
 	}
@@ -59,6 +55,58 @@ func extractPDF(data []byte) (doc *Document, err error) {
 		return nil, unreadable(nil, "has no text layer (it may be a scan); only PDFs with text can be read")
 	}
 	return &Document{Text: b.String()}, nil
+}
+
+// maxPageTreeDepth bounds the nesting of the page tree and of each page's
+// chain of parents; real files nest a few levels.
+const maxPageTreeDepth = 64
+
+// pageList returns the pages of a page tree in order. It walks the tree
+// itself rather than through the library's Page, which loops forever on a
+// tree that contains itself: depth and the number of nodes visited are
+// bounded, and a page whose parents do not end is refused, because the
+// library follows that chain without limit when it looks up resources.
+func pageList(root pdf.Value) ([]pdf.Page, error) {
+	var pages []pdf.Page
+	visits := 0
+	var walk func(v pdf.Value, depth int) error
+	walk = func(v pdf.Value, depth int) error {
+		visits++
+		if depth > maxPageTreeDepth || visits > 4*maxPDFPages {
+			return unreadable(nil, "is not a readable PDF (its page tree is damaged)")
+		}
+		switch v.Key("Type").Name() {
+		case "Pages":
+			kids := v.Key("Kids")
+			for i := 0; i < kids.Len(); i++ {
+				if err := walk(kids.Index(i), depth+1); err != nil {
+					return err
+				}
+			}
+		case "Page":
+			if len(pages) == maxPDFPages {
+				return unreadable(nil, "has more than the %d pages accepted", maxPDFPages)
+			}
+			if !parentsEnd(v) {
+				return unreadable(nil, "is not a readable PDF (its page tree is damaged)")
+			}
+			pages = append(pages, pdf.Page{V: v})
+		}
+		return nil
+	}
+	return pages, walk(root, 0)
+}
+
+// parentsEnd reports whether the chain of Parent links from v ends within
+// maxPageTreeDepth steps.
+func parentsEnd(v pdf.Value) bool {
+	for range maxPageTreeDepth {
+		v = v.Key("Parent")
+		if v.IsNull() {
+			return true
+		}
+	}
+	return false
 }
 
 // pageText rebuilds the lines of one page from its glyphs.
