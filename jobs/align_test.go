@@ -2,12 +2,14 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"testing"
 
 	"attune"
 	"attune/engine/lora"
 	"attune/engine/qwen2"
+	"attune/runtime"
 
 	"github.com/riverqueue/river"
 )
@@ -40,11 +42,12 @@ func (e *env) tinyBase(t *testing.T) attune.BaseModel {
 	return m
 }
 
-// newAlignment stores an alignment of the tiny model over docs.
-func (e *env) newAlignment(t *testing.T, h attune.Hyperparameters, docs ...string) (attune.Alignment, attune.AlignedModel) {
+// newAlignment stores an alignment of the tiny model over docs, with the
+// given benchmark (none when empty).
+func (e *env) newAlignment(t *testing.T, h attune.Hyperparameters, benchmark string, docs ...string) (attune.Alignment, attune.AlignedModel) {
 	t.Helper()
 	a := attune.Alignment{ID: attune.NewID(attune.PrefixAlignment), OwnerID: e.user.ID, Name: "fruit",
-		BaseModel: "tiny", DocumentIDs: docs, Hyperparameters: h.WithDefaults(),
+		BaseModel: "tiny", DocumentIDs: docs, BenchmarkID: benchmark, Hyperparameters: h.WithDefaults(),
 		Status: attune.AlignmentQueued, Stage: attune.StageQueued}
 	m := attune.AlignedModel{ID: attune.NewID(attune.PrefixModel), Name: "fruit",
 		Status: attune.ModelTraining, DeploymentStatus: attune.Undeployed}
@@ -55,19 +58,33 @@ func (e *env) newAlignment(t *testing.T, h attune.Hyperparameters, docs ...strin
 }
 
 // TestAlignTiny runs the alignment pipeline with real training on the tiny
-// reference model, then deploys and undeploys the result.
+// reference model and a real evaluation through the runtime before and
+// after, then deploys and undeploys the result.
 func TestAlignTiny(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, t.TempDir())
-	c := e.client(t, Deps{Extractor: Ingest{}, Trainer: EngineTrainer{}, Deployer: AdapterCheck{}})
+	rt, err := runtime.New(runtime.Config{MaxTokens: 8}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	c := e.client(t, Deps{Extractor: Ingest{}, Trainer: EngineTrainer{}, Deployer: AdapterCheck{},
+		Evaluator: RuntimeEvaluator{Runtime: rt, MaxTokens: 8}})
 	events, unsub := c.Subscribe()
 	defer unsub()
 	start(t, c)
 	e.tinyBase(t)
 	d := e.ready(t, c, events, "fruit.md", "# Fruit\n\nApples are red. Pears are green. Plums are purple.\n")
+	b := attune.Benchmark{ID: attune.NewID(attune.PrefixBenchmark), OwnerID: e.user.ID, Name: "fruit",
+		Type: attune.BenchmarkUploaded, DocumentIDs: []string{d.ID}, Status: attune.StatusReady,
+		Questions: []attune.Question{{QuestionNum: 1, Question: "What colour are apples?", Answer: "red"},
+			{QuestionNum: 2, Question: "What colour are plums?", Answer: "purple"}}}
+	if err := e.store.CreateBenchmark(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
 
 	h := attune.Hyperparameters{Epochs: 1, BatchSize: 1, MaxSeqLen: 32, LoRARank: 2, LoRAAlpha: 4}
-	a, m := e.newAlignment(t, h, d.ID)
+	a, m := e.newAlignment(t, h, b.ID, d.ID)
 	if err := c.StartAlignment(ctx, e.user.ID, a.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -80,8 +97,25 @@ func TestAlignTiny(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Status != attune.AlignmentReady || got.Progress != 100 || got.TrainingCompleted == nil ||
-		!*got.TrainingCompleted || got.Step < 1 || got.CompletedAt == nil || got.Error != "" {
+		!*got.TrainingCompleted || got.Step < 1 || got.CompletedAt == nil || got.Error != "" ||
+		got.Metrics == nil || got.EvaluationID == "" {
 		t.Fatalf("alignment after the job: %+v", got)
+	}
+	ev, err := e.store.Evaluation(ctx, e.user.ID, got.EvaluationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Method   string            `json:"method"`
+		Details  []json.RawMessage `json:"detailed_results"`
+		Baseline struct {
+			ModelID string `json:"model_id"`
+		} `json:"baseline"`
+	}
+	if err := json.Unmarshal(ev.Results, &res); err != nil || ev.Status != attune.StatusReady ||
+		res.Method != "eval-compare" || len(res.Details) != 4 || res.Baseline.ModelID != "tiny" ||
+		ev.QuestionsCompleted != 4 {
+		t.Fatalf("evaluation %s (%d/%d): %s, %v", ev.Status, ev.QuestionsCompleted, ev.TotalQuestions, ev.Results, err)
 	}
 	model, err := e.store.AlignedModel(ctx, e.user.ID, m.ID)
 	if err != nil {
@@ -91,7 +125,7 @@ func TestAlignTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lora.Load(model.AdapterPath, cfg); model.Status != attune.ModelReady || err != nil {
+	if _, err := lora.Load(model.AdapterPath, cfg); model.Status != attune.ModelEvaluated || err != nil {
 		t.Fatalf("model %s with adapter %q: %v", model.Status, model.AdapterPath, err)
 	}
 
@@ -146,7 +180,7 @@ func TestStopAlignment(t *testing.T) {
 	start(t, c)
 	e.tinyBase(t)
 	d := e.ready(t, c, events, "a.md", "# A\n\nSome text.")
-	a, m := e.newAlignment(t, attune.Hyperparameters{}, d.ID)
+	a, m := e.newAlignment(t, attune.Hyperparameters{}, "", d.ID)
 	if err := c.StartAlignment(ctx, e.user.ID, a.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -207,7 +207,7 @@ func TestCrashDuringTraining(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := attune.Hyperparameters{Epochs: 4, BatchSize: 1, MaxSeqLen: 32, LoRARank: 2, LoRAAlpha: 4}
-	a, m := e.newAlignment(t, h, d.ID)
+	a, m := e.newAlignment(t, h, "", d.ID)
 
 	// The first process trains until its first checkpoint and dies.
 	child := exec.Command(os.Args[0], "-test.run=^$")

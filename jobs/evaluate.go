@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"attune"
@@ -20,15 +21,15 @@ func (w *evaluateWorker) Timeout(*river.Job[EvaluateArgs]) time.Duration { retur
 
 func (w *evaluateWorker) Work(ctx context.Context, job *river.Job[EvaluateArgs]) error {
 	c, a := w.c, job.Args
-	_, err := c.evaluate(ctx, a.Owner, a.EvaluationID)
+	_, err := c.evaluate(ctx, a.Owner, a.EvaluationID, nil)
 	return c.outcome(ctx, job.JobRow, err, func(msg string) error {
 		return c.evalFailed(context.WithoutCancel(ctx), a.Owner, a.EvaluationID, msg)
 	})
 }
 
 // evaluate runs an evaluation unless it has finished, and returns its
-// report's metrics.
-func (c *Client) evaluate(ctx context.Context, owner, id string) (*attune.PerformanceMetrics, error) {
+// report's metrics. onProgress, when set, also hears each progress write.
+func (c *Client) evaluate(ctx context.Context, owner, id string, onProgress func(done, total int, avg float64)) (*attune.PerformanceMetrics, error) {
 	st := c.deps.Store
 	e, err := st.Evaluation(ctx, owner, id)
 	if attune.ErrorKind(err) == attune.KindNotFound {
@@ -53,11 +54,15 @@ func (c *Client) evaluate(ctx context.Context, owner, id string) (*attune.Perfor
 			return
 		}
 		last = now
+		avg := 0.0
+		if done > 0 {
+			avg = now.Sub(start).Seconds() / float64(done)
+		}
+		if onProgress != nil {
+			onProgress(done, total, avg)
+		}
 		_, err := st.UpdateEvaluation(ctx, owner, id, func(e *attune.Evaluation) error {
-			e.QuestionsCompleted, e.TotalQuestions = done, total
-			if done > 0 {
-				e.AvgSecondsPerQ = now.Sub(start).Seconds() / float64(done)
-			}
+			e.QuestionsCompleted, e.TotalQuestions, e.AvgSecondsPerQ = done, total, avg
 			if e.StartedAt == nil {
 				e.StartedAt = &start
 			}
@@ -166,7 +171,9 @@ func (p *pipeline) evaluate(ctx context.Context, a attune.Alignment) (attune.Ali
 		}
 	}
 
-	metrics, err := p.c.evaluate(ctx, p.owner, a.EvaluationID)
+	metrics, err := p.c.evaluate(ctx, p.owner, a.EvaluationID, func(done, total int, avg float64) {
+		p.evalProgress(ctx, done, total, avg)
+	})
 	if err != nil {
 		_ = p.c.evalFailed(context.WithoutCancel(ctx), p.owner, a.EvaluationID, attune.ErrorMessage(err))
 		return a, err
@@ -180,4 +187,21 @@ func (p *pipeline) evaluate(ctx context.Context, a attune.Alignment) (attune.Ali
 		return a, err
 	}
 	return p.update(ctx, func(a *attune.Alignment) { a.Metrics = metrics })
+}
+
+// evalProgress maps evaluation progress onto progressTrained..100 and
+// estimates the end from the measured time per answer.
+func (p *pipeline) evalProgress(ctx context.Context, done, total int, avg float64) {
+	if total <= 0 {
+		return
+	}
+	eta := p.c.cfg.Now().UTC().Add(time.Duration(avg * float64(total-done) * float64(time.Second)))
+	frac := float64(done) / float64(total)
+	_, err := p.update(ctx, func(a *attune.Alignment) {
+		a.Progress = max(a.Progress, progressTrained+frac*(100-progressTrained))
+		a.EstimatedCompletion = &eta
+	})
+	if err != nil && !errors.Is(err, errGone) {
+		p.c.log.Warn("cannot record evaluation progress", "alignment_id", p.id, "error", err)
+	}
 }
