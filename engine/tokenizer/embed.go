@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // The Qwen2.5 tokenizer files, gzip-compressed, so that a model directory
@@ -42,4 +43,26 @@ func gunzip(b []byte) ([]byte, error) {
 	}
 	defer zr.Close()
 	return io.ReadAll(zr)
+}
+
+var qwen25 struct {
+	once sync.Once
+	tok  *Tokenizer
+	err  error
+}
+
+// Qwen25 returns the Qwen2.5 tokenizer built from the embedded files,
+// parsed on first use and shared afterwards (a Tokenizer is safe for
+// concurrent use). It serves code that counts or cuts text in Qwen2.5
+// tokens without a model directory at hand.
+func Qwen25() (*Tokenizer, error) {
+	qwen25.once.Do(func() {
+		tj, cj, err := Qwen25Files()
+		if err != nil {
+			qwen25.err = err
+			return
+		}
+		qwen25.tok, qwen25.err = Parse(tj, cj)
+	})
+	return qwen25.tok, qwen25.err
 }

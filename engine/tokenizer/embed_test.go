@@ -29,3 +29,17 @@ func TestQwen25FilesMatchReference(t *testing.T) {
 		}
 	}
 }
+
+func TestQwen25(t *testing.T) {
+	a, err := Qwen25()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Qwen25()
+	if a != b {
+		t.Error("Qwen25 parsed the files twice")
+	}
+	if got := a.Encode("Hello world"); len(got) != 2 || got[0] != 9707 || got[1] != 1879 {
+		t.Errorf("Encode(\"Hello world\") = %v, want [9707 1879]", got)
+	}
+}
