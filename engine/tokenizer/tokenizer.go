@@ -151,11 +151,18 @@ func (f *tokenizerFile) check() error {
 	return nil
 }
 
+// maxSparse bounds the gaps the id space may have, so that a corrupt
+// tokenizer.json cannot make the id tables huge.
+const maxSparse = 1 << 16
+
 // setVocab records every token's bytes and the token of every single byte.
 func (t *Tokenizer) setVocab(vocab map[string]int) error {
 	maxID := -1
 	for _, id := range vocab {
 		maxID = max(maxID, id)
+	}
+	if maxID >= 2*len(vocab)+maxSparse {
+		return fmt.Errorf("tokenizer: vocab has %d entries but ids up to %d; ids must be about dense", len(vocab), maxID)
 	}
 	t.tokens = make([]string, maxID+1)
 	t.known = make([]bool, maxID+1)
@@ -248,7 +255,7 @@ func decodeMerges(raw json.RawMessage) ([][2]string, error) {
 // supported: matched on the raw text, no stripping, not single-word.
 func (t *Tokenizer) setAdded(f *tokenizerFile) error {
 	for _, a := range f.AddedTokens {
-		if a.Content == "" || a.ID < 0 {
+		if a.Content == "" || a.ID < 0 || a.ID >= len(t.tokens)+maxSparse {
 			return fmt.Errorf("tokenizer: added token %d %q is invalid", a.ID, a.Content)
 		}
 		if a.Normalized || a.LStrip || a.RStrip || a.SingleWord {

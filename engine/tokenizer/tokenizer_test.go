@@ -231,6 +231,7 @@ func TestParseRefuses(t *testing.T) {
 		{"normalizer", `"type": "NFC"`, `"type": "NFKC"`, "normalizer"},
 		{"pattern", `|\\s+(?!\\S)|\\s+"`, `|\\s+"`, "not the Qwen2 pattern"},
 		{"not json", `{`, `[`, "cannot parse"},
+		{"sparse ids", `"!": 0,`, `"!": 999999999,`, "dense"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			bad := strings.Replace(good, c.old, c.new, 1)
