@@ -51,8 +51,9 @@ func (o ChunkOptions) withDefaults() ChunkOptions {
 // such as Qwen2.5's without its vocabulary: a run of ASCII letters counts
 // one token per four letters (rounded up), every digit, punctuation mark
 // and symbol one token, every other letter (accented, CJK) one token.
-// White space is free. On English prose it overestimates the real count by
-// roughly a fifth, so chunks cut with it stay within the real budget.
+// White space is free. It overestimates the real count (by 22 % on the
+// dict-elements corpus, 41 % on the Debian FAQ), so chunks cut with it stay
+// within the real budget; pass the tokenizer's count when it is at hand.
 func ApproxTokens(s string) int {
 	n, letters := 0, 0
 	for _, r := range s {

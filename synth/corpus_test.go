@@ -29,7 +29,7 @@ func loadCorpus(t testing.TB, name string) []ingest.Chunk {
 		if err != nil {
 			t.Fatal(err)
 		}
-		chunks = append(chunks, ingest.Split("documents/"+filepath.Base(p), doc, ingest.ChunkOptions{MaxTokens: 512})...)
+		chunks = append(chunks, ingest.Split("documents/"+filepath.Base(p), doc, ingest.ChunkOptions{})...)
 	}
 	return chunks
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"unicode"
 
+	"attune"
 	"attune/ingest"
 )
 
@@ -69,4 +70,14 @@ func normalize(s string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// Questions turns pairs into benchmark questions numbered from 1, the form
+// a benchmark stores and the API serves.
+func Questions(pairs []Pair) []attune.Question {
+	qs := make([]attune.Question, len(pairs))
+	for i, p := range pairs {
+		qs[i] = attune.Question{QuestionNum: i + 1, Question: p.Question, Answer: p.Answer}
+	}
+	return qs
 }
