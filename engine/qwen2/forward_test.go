@@ -377,3 +377,25 @@ func TestForwardConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestCacheBookkeeping(t *testing.T) {
+	m := testModel(t, testConfig(), safetensors.BF16)
+	c := m.NewCache()
+	if _, err := m.Logits(c, []int{1, 2, 3, 4}); err != nil {
+		t.Fatal(err)
+	}
+	// Keys and values of 4 tokens, every layer, f32.
+	if min := int64(4 * 2 * m.Config.KVDim() * m.Config.NumHiddenLayers * 4); c.Bytes() < min {
+		t.Errorf("Bytes() = %d, want at least %d", c.Bytes(), min)
+	}
+	c.Reset()
+	if c.Len() != 0 {
+		t.Errorf("Len() after Reset = %d", c.Len())
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Truncate past the end did not panic")
+		}
+	}()
+	c.Truncate(1)
+}
