@@ -85,9 +85,19 @@ type unit struct {
 // boundaries where a paragraph is too long, and each chunk after the first
 // of a section begins with up to opts.Overlap tokens from the end of the
 // one before.
+//
+// Chunks carry doc.Title; when it is empty (a caller that kept only the
+// text), the title is found again in the text: its first heading, or a
+// short first line standing alone.
 func Split(documentID string, doc *Document, opts ChunkOptions) []Chunk {
 	opts = opts.withDefaults()
-	text := doc.Text
+	text, title := doc.Text, doc.Title
+	if title == "" {
+		title = firstHeading(text)
+	}
+	if title == "" {
+		title = plainTitle(text)
+	}
 	lines := lineStarts(text)
 
 	var chunks []Chunk
@@ -98,7 +108,7 @@ func Split(documentID string, doc *Document, opts ChunkOptions) []Chunk {
 			DocumentID: documentID,
 			Index:      len(chunks),
 			Text:       text[start:end],
-			Title:      doc.Title,
+			Title:      title,
 			StartByte:  start,
 			EndByte:    end,
 			StartLine:  lineOf(lines, start),

@@ -49,6 +49,16 @@ func TestSplit(t *testing.T) {
 			t.Errorf("chunk %d: index %d, document %q, title %q", i, c.Index, c.DocumentID, c.Title)
 		}
 	}
+	// Without a title, Split finds it again in the text.
+	for i, c := range Split("doc_1", &Document{Text: text}, ChunkOptions{MaxTokens: 10, Count: words}) {
+		if c.Title != "Guide" {
+			t.Errorf("chunk %d of a document without title: title %q, want the first heading", i, c.Title)
+		}
+	}
+	plain := Split("d", &Document{Text: "Hydrogen\n\nIt is a gas."}, ChunkOptions{})
+	if plain[0].Title != "Hydrogen" {
+		t.Errorf("plain text: title %q, want its first line", plain[0].Title)
+	}
 	if c := got[1]; c.StartLine != 5 || c.EndLine != 7 {
 		t.Errorf("chunk 1 lines: got %d..%d, want 5..7", c.StartLine, c.EndLine)
 	}

@@ -112,18 +112,22 @@ func stripControls(s string) string {
 	}, s)
 }
 
-// extractPlain reads plain text. A short first line followed by a blank line
-// and not ending like a sentence is taken as the title.
+// extractPlain reads plain text; see plainTitle for its title.
 func extractPlain(text string) (*Document, error) {
-	doc := &Document{Text: text}
+	return &Document{Text: text, Title: plainTitle(text)}, nil
+}
+
+// plainTitle returns the first line of text when it reads as a title: short,
+// followed by a blank line (or nothing) and not ending like a sentence.
+func plainTitle(text string) string {
 	first, rest, _ := strings.Cut(strings.TrimLeft(tidy(text), "\n"), "\n")
 	first = strings.TrimSpace(first)
 	if first != "" && len(first) <= 80 && len(strings.Fields(first)) <= 10 &&
 		(rest == "" || strings.HasPrefix(rest, "\n")) &&
 		!strings.ContainsAny(first[len(first)-1:], ".,;:!?") {
-		doc.Title = first
+		return first
 	}
-	return doc, nil
+	return ""
 }
 
 // extractMarkdown reads Markdown, which is already in the package's
