@@ -385,8 +385,8 @@ func TestCacheBookkeeping(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Keys and values of 4 tokens, every layer, f32.
-	if min := int64(4 * 2 * m.Config.KVDim() * m.Config.NumHiddenLayers * 4); c.Bytes() < min {
-		t.Errorf("Bytes() = %d, want at least %d", c.Bytes(), min)
+	if least := int64(4 * 2 * m.Config.KVDim() * m.Config.NumHiddenLayers * 4); c.Bytes() < least {
+		t.Errorf("Bytes() = %d, want at least %d", c.Bytes(), least)
 	}
 	c.Reset()
 	if c.Len() != 0 {
