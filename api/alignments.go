@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -109,6 +110,29 @@ func (s *Server) loadAlignment(ctx context.Context, c Caller, id string) (alignm
 	return s.viewOf(ctx, c, a)
 }
 
+// cachedAlignment answers an alignment's status or data through the
+// status cache, which holds the encoded answer: polling clients see it at
+// most StatusCacheTTL old, and many of them cost one store read and one
+// encoding per TTL.
+func (s *Server) cachedAlignment(w http.ResponseWriter, r *http.Request, what string, body func(alignmentView) any) error {
+	c, id := callerOf(r), r.PathValue("id")
+	b, err := s.statusCache.get(r.Context(), c.UserID+"/"+id+"/"+what, func() ([]byte, error) {
+		// Others may wait on this load: it must not end with this
+		// request.
+		v, err := s.loadAlignment(context.WithoutCancel(r.Context()), c, id)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(body(v))
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, err = w.Write(b)
+	return err
+}
+
 func (s *Server) viewOf(ctx context.Context, c Caller, a attune.Alignment) (alignmentView, error) {
 	v := alignmentView{a: a, email: c.Email}
 	if a.ModelID == "" {
@@ -119,9 +143,13 @@ func (s *Server) viewOf(ctx context.Context, c Caller, a attune.Alignment) (alig
 		return v, err
 	}
 	v.model = m
-	if m.DeploymentStatus != "" && m.DeploymentStatus != attune.Undeployed {
+	switch {
+	case m.DeploymentStatus != "" && m.DeploymentStatus != attune.Undeployed:
 		v.hasDep = true
-	} else if m.ID != "" {
+	case m.ID != "" && (a.Status.Final() || a.Checkpoint != ""):
+		// Only a model with an adapter can have been deployed; asking
+		// only then keeps the status route of a running alignment,
+		// which clients poll, to two reads.
 		_, err := s.deps.Store.LatestDeploymentTask(ctx, c.UserID, m.ID, attune.TaskDeploy)
 		v.hasDep = err == nil
 	}
@@ -188,24 +216,18 @@ func (v alignmentView) stageFailures() []map[string]any {
 
 // handleAlignmentStatus answers GET /alignment-project/status/{id}.
 func (s *Server) handleAlignmentStatus(plural bool) handlerFunc {
+	what := "status"
+	if plural {
+		what = "status+"
+	}
 	return func(w http.ResponseWriter, r *http.Request) error {
-		v, err := s.loadAlignment(r.Context(), callerOf(r), r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, v.statusBody(plural))
-		return nil
+		return s.cachedAlignment(w, r, what, func(v alignmentView) any { return v.statusBody(plural) })
 	}
 }
 
 // handleGetAlignment answers GET /alignment-project/{id}.
 func (s *Server) handleGetAlignment(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.loadAlignment(r.Context(), callerOf(r), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v.data())
-	return nil
+	return s.cachedAlignment(w, r, "data", func(v alignmentView) any { return v.data() })
 }
 
 // handleListAlignments answers GET /alignment.
@@ -235,6 +257,7 @@ func (s *Server) handleListAlignments(w http.ResponseWriter, r *http.Request) er
 // the alignment has finished.
 func (s *Server) handleStopAlignment(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.deps.Queue.StopAlignment(r.Context(), callerOf(r).UserID, r.PathValue("id"))
+	s.statusCache.drop(r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -257,6 +280,7 @@ func (s *Server) handleDeleteAlignment(w http.ResponseWriter, r *http.Request) e
 			return err
 		}
 	}
+	defer s.statusCache.drop(id)
 	if err := s.deps.Store.DeleteAlignment(r.Context(), owner, id); err != nil {
 		return err
 	}

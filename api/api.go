@@ -30,6 +30,16 @@ type Config struct {
 	UploadBodyLimit int64
 	// RateLimit is the per-key request budget; zero means unlimited.
 	RateLimit RateLimit
+	// AuthCacheTTL is how long a checked key is trusted before the store
+	// is asked again (default 5 s; negative turns the cache off). A key
+	// revoked through the API stops working at once; one revoked by
+	// another process, within this time.
+	AuthCacheTTL time.Duration
+	// StatusCacheTTL is how old an alignment's status may be when served
+	// (default 250 ms; negative turns the cache off). Clients poll the
+	// status route; the cache makes many of them cost a few store reads a
+	// second. Changes made through the API show at once.
+	StatusCacheTTL time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -39,6 +49,8 @@ const (
 	DefaultJSONBodyLimit   = 1 << 20
 	DefaultUploadFileLimit = 100_000_000
 	DefaultUploadBodyLimit = 512 << 20
+	DefaultAuthCacheTTL    = 5 * time.Second
+	DefaultStatusCacheTTL  = 250 * time.Millisecond
 )
 
 // withDefaults fills the zero fields of c.
@@ -54,6 +66,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.AuthCacheTTL == 0 {
+		c.AuthCacheTTL = DefaultAuthCacheTTL
+	}
+	if c.StatusCacheTTL == 0 {
+		c.StatusCacheTTL = DefaultStatusCacheTTL
 	}
 	return c
 }
@@ -77,15 +95,19 @@ func (c Config) Validate() error {
 
 // Server is attune's HTTP handler. Build it with New.
 type Server struct {
-	cfg     Config
-	deps    Deps
-	log     *slog.Logger
-	auth    Authenticator
-	metrics *Metrics
-	limits  *limiters
-	now     func() time.Time
-	routes  []route
-	handler http.Handler
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+	auth Authenticator
+	// authCache is the cache behind auth, which key revocation clears.
+	authCache *authCache
+	// statusCache holds alignment views for the polled status routes.
+	statusCache *ttlCache[[]byte]
+	metrics     *Metrics
+	limits      *limiters
+	now         func() time.Time
+	routes      []route
+	handler     http.Handler
 }
 
 // Handler returns the server's root handler.

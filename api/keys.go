@@ -83,6 +83,7 @@ func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request) error {
 	if err := s.deps.Store.RevokeAPIKey(r.Context(), id); err != nil {
 		return err
 	}
+	s.authCache.forget(id)
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "message": "API key revoked"})
 	return nil
 }

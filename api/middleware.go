@@ -130,7 +130,6 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			slog.Int("status", rec.status),
 			slog.Int64("bytes", rec.bytes),
 			slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-			slog.String("user_id", info.userID),
 		)
 	})
 }

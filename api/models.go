@@ -94,6 +94,7 @@ func (s *Server) handleDeploy(plural bool) handlerFunc {
 			}
 			return err
 		}
+		s.statusCache.drop(m.AlignmentID)
 		if err := s.deps.Queue.Deploy(ctx, owner, t.ID); err != nil {
 			return fmt.Errorf("api: cannot queue deploy of %s: %w", id, err)
 		}
@@ -183,6 +184,9 @@ func (s *Server) handleUndeploy(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		return attune.Errorf(attune.KindInvalid, "Model is not deployed. Current status: %s", m.DeploymentStatus)
+	}
+	if m, err := s.deps.Store.AlignedModel(ctx, owner, id); err == nil {
+		s.statusCache.drop(m.AlignmentID)
 	}
 	if err := s.deps.Queue.Undeploy(ctx, owner, t.ID); err != nil {
 		return fmt.Errorf("api: cannot queue undeploy of %s: %w", id, err)

@@ -24,6 +24,7 @@ func bareServer(t *testing.T) *Server {
 		limits:  newLimiters(RateLimit{}),
 		now:     time.Now,
 	}
+	s.authCache = newAuthCache(0, s.now)
 	s.routes = s.table()
 	s.handler = s.mount()
 	return s

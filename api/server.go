@@ -47,15 +47,21 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.metrics.QueueDepth == nil {
 		s.metrics.QueueDepth = deps.Runtime.QueueDepth
 	}
-	s.auth = s.storeAuth
+	s.authCache = newAuthCache(cfg.AuthCacheTTL, cfg.Now)
+	s.auth = s.authCache.wrap(s.storeAuth)
+	s.statusCache = newTTLCache[[]byte](cfg.StatusCacheTTL, cfg.Now)
 	s.routes = s.table()
 	s.handler = s.mount()
 	return s, nil
 }
 
-// storeAuth authenticates a key against the store's hashed keys.
-func (s *Server) storeAuth(ctx context.Context, key string) (Caller, error) {
-	u, k, err := attune.Authenticate(ctx, s.deps.Store, key)
+// storeAuth authenticates a key, by its hash, against the store's hashed
+// keys. An unknown or revoked key is KindUnauthorized.
+func (s *Server) storeAuth(ctx context.Context, hash string) (Caller, error) {
+	u, k, err := s.deps.Store.APIKeyByHash(ctx, hash)
+	if attune.ErrorKind(err) == attune.KindNotFound || (err == nil && k.RevokedAt != nil) {
+		return Caller{}, attune.Errorf(attune.KindUnauthorized, "the API key is not valid")
+	}
 	if err != nil {
 		return Caller{}, err
 	}
