@@ -40,6 +40,9 @@ var (
 	// packStraight packs k rows of s starting at (r0, c0), 16 columns,
 	// into dst [k][16].
 	packStraight = packStraightGo
+	// packRows packs alpha times mr rows of a (stride lda), 8·k8
+	// columns, transposed into dst [8·k8][mr].
+	packRows = packRowsGo
 )
 
 // source is a matrix operand as stored: its precision, data and row
@@ -251,6 +254,19 @@ func packA(dst, a []float32, lda int, transA bool, alpha float32, m, k0, k, b0, 
 	}
 	for blk := b0; blk < b1; blk++ {
 		d := dst[blk*k*mr : (blk+1)*k*mr]
+		if !transA && (blk+1)*mr <= m {
+			// A full micro-panel of untransposed rows: eight columns
+			// at a time, then the rest.
+			k8 := k / 8
+			packRows(d, a[blk*mr*lda:], lda, k8, alpha)
+			for i := range mr {
+				row := a[(blk*mr+i)*lda:]
+				for p := 8 * k8; p < k; p++ {
+					d[p*mr+i] = alpha * row[p]
+				}
+			}
+			continue
+		}
 		for i := range mr {
 			r := blk*mr + i
 			if r >= m {
@@ -329,6 +345,16 @@ func (p *product) packEdge(panel []float32, p0, d, j, cols int) {
 			default:
 				row[c] = p.b.at(p0+q, j+c)
 			}
+		}
+	}
+}
+
+// packRowsGo is the portable packRows.
+func packRowsGo(dst, a []float32, lda, k8 int, alpha float32) {
+	for i := range mr {
+		row := a[i*lda : i*lda+8*k8]
+		for p, v := range row {
+			dst[p*mr+i] = alpha * v
 		}
 	}
 }

@@ -354,3 +354,50 @@ nhloop:
 nhdone:
 	VZEROUPPER
 	RET
+
+// func packA6(dst, src *float32, lda, k8 int, alpha float32)
+//
+// dst[8·k8][6] = alpha · the 6 rows of src (stride lda) transposed, 8
+// columns at a time through an 8×8 transpose with two zero rows.
+TEXT ·packA6(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ k8+24(FP), CX
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
+	TESTQ CX, CX
+	JEQ adone
+aloop:
+	VBROADCASTSS alpha+32(FP), Y6
+	VMULPS (SI), Y6, Y0
+	VMULPS (SI)(R8*1), Y6, Y1
+	VMULPS (SI)(R8*2), Y6, Y2
+	VMULPS (SI)(R9*1), Y6, Y3
+	VMULPS (R10), Y6, Y4
+	VMULPS (R10)(R8*1), Y6, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TRANSPOSE8
+	// Column q goes to dst[q][0:6]; each 8-float store's last two zeros
+	// are overwritten by the next column, and the last column is stored
+	// as 4 + 2 floats so as not to write past the group.
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, 24(DI)
+	VMOVUPS Y10, 48(DI)
+	VMOVUPS Y11, 72(DI)
+	VMOVUPS Y12, 96(DI)
+	VMOVUPS Y13, 120(DI)
+	VMOVUPS Y14, 144(DI)
+	VMOVUPS X15, 168(DI)
+	VEXTRACTF128 $1, Y15, X15
+	VMOVSD X15, 184(DI)
+	ADDQ $192, DI
+	ADDQ $32, SI
+	ADDQ $32, R10
+	DECQ CX
+	JNZ aloop
+adone:
+	VZEROUPPER
+	RET

@@ -12,6 +12,7 @@ func packT16F32(dst *float32, src *float32, ld, k8 int)
 func packN16BF16(dst *float32, src *uint16, ld, k int)
 func packN16F16(dst *float32, src *uint16, ld, k int)
 func widenQ8(dst *float32, src *int8, n8 int, scale float32)
+func packA6(dst, src *float32, lda, k8 int, alpha float32)
 
 // haveAVX2 reports whether the CPU runs the AVX2 and FMA paths. Every CPU
 // with AVX2 also has F16C (VCVTPH2PS), which the f16 packs use.
@@ -24,6 +25,17 @@ func init() {
 	microKernel = microKernelAVX2
 	packTrans = packTransAVX2
 	packStraight = packStraightAVX2
+	packRows = packRowsAVX2
+}
+
+// packRowsAVX2 checks the bounds the assembly relies on and calls it.
+func packRowsAVX2(dst, a []float32, lda, k8 int, alpha float32) {
+	if k8 == 0 {
+		return
+	}
+	_ = dst[k8*8*mr-1]
+	_ = a[(mr-1)*lda+8*k8-1]
+	packA6(&dst[0], &a[0], lda, k8, alpha)
 }
 
 // microKernelAVX2 checks the bounds the assembly relies on and calls it.
