@@ -70,6 +70,9 @@ func (p *pipeline) run(ctx context.Context) error {
 	if attune.ErrorKind(err) == attune.KindNotFound {
 		return errGone
 	}
+	if a.Status == attune.AlignmentStopped {
+		return errGone // stopped before it started: its model is stopped too
+	}
 	if err != nil || a.Status.Final() {
 		return err
 	}

@@ -129,6 +129,24 @@ func TestAlignTiny(t *testing.T) {
 		t.Fatalf("model %s with adapter %q: %v", model.Status, model.AdapterPath, err)
 	}
 
+	// A user's evaluation of the aligned model alone.
+	single := attune.Evaluation{ID: attune.NewID(attune.PrefixEvaluation), OwnerID: e.user.ID,
+		ModelID: m.ID, BenchmarkID: b.ID, Status: attune.StatusProcessing}
+	if err := e.store.CreateEvaluation(ctx, &single); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Evaluate(ctx, e.user.ID, single.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ev := waitJob(t, events, "evaluate"); ev.Kind != river.EventKindJobCompleted {
+		t.Fatalf("evaluate job ended %s", ev.Kind)
+	}
+	single, _ = e.store.Evaluation(ctx, e.user.ID, single.ID)
+	if err := json.Unmarshal(single.Results, &res); err != nil || single.Status != attune.StatusReady ||
+		res.Method != "eval" || len(res.Details) != 2 || single.EndedAt == nil {
+		t.Fatalf("single evaluation %s: %s, %v", single.Status, single.Results, err)
+	}
+
 	// Deploy, then undeploy.
 	for _, kind := range []attune.TaskKind{attune.TaskDeploy, attune.TaskUndeploy} {
 		task := attune.DeploymentTask{ID: attune.NewID(attune.PrefixTask), OwnerID: e.user.ID, ModelID: m.ID, Kind: kind}
@@ -210,5 +228,20 @@ func TestStopAlignment(t *testing.T) {
 	}
 	if _, err := c.StopAlignment(ctx, e.user.ID, a.ID); attune.ErrorKind(err) != attune.KindConflict {
 		t.Errorf("stopping twice: got %v, want KindConflict", err)
+	}
+
+	// Stopped while still queued: the job does nothing but stop the model.
+	q, qm := e.newAlignment(t, attune.Hyperparameters{}, "", d.ID)
+	if _, err := c.StopAlignment(ctx, e.user.ID, q.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StartAlignment(ctx, e.user.ID, q.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ev := waitJob(t, events, "align"); ev.Kind != river.EventKindJobCompleted {
+		t.Fatalf("align job of a stopped alignment ended %s", ev.Kind)
+	}
+	if model, _ := e.store.AlignedModel(ctx, e.user.ID, qm.ID); model.Status != attune.ModelStopped {
+		t.Errorf("model of an alignment stopped while queued: %s, want STOPPED", model.Status)
 	}
 }

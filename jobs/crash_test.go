@@ -250,6 +250,7 @@ func TestCrashDuringTraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("crashed at step %d; resumed to step %d of %d", mid.Step, got.Step, got.TotalSteps)
 	if got.Status != attune.AlignmentReady || got.Step != got.TotalSteps || got.Step <= mid.Step {
 		t.Fatalf("alignment after resuming: %s at step %d of %d (crashed at %d)",
 			got.Status, got.Step, got.TotalSteps, mid.Step)
