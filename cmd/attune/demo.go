@@ -85,6 +85,7 @@ func runDemo(ctx context.Context, args []string, io stdio) error {
 
 	// Everything else goes through the HTTP API, as a client would.
 	c := client.New(url, st.Key)
+	c.PollInterval = 200 * time.Millisecond
 	d := &demoRun{c: c, io: io, o: o, st: st, corpus: corpus}
 	if err := d.run(ctx); err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -113,7 +114,7 @@ func parseDemoFlags(args []string, io stdio) (*demoOptions, error) {
 	fs.BoolVar(&o.generate, "generate-benchmark", false, "generate the benchmark from the documents instead of uploading the corpus's gold one")
 	fs.BoolVar(&o.noServe, "no-serve", false, "exit after the results instead of serving")
 	fs.IntVar(&o.hp.Epochs, "epochs", 1, "training epochs")
-	fs.IntVar(&o.hp.MaxSeqLen, "max-seq-len", 256, "longest training sequence in tokens")
+	fs.IntVar(&o.hp.MaxSeqLen, "max-seq-len", 128, "longest training sequence in tokens")
 	fs.IntVar(&o.hp.BatchSize, "batch-size", 0, "training batch size (0: the server's default)")
 	fs.Float64Var(&o.hp.LearningRate, "learning-rate", 0, "learning rate (0: the server's default)")
 	fs.IntVar(&o.hp.LoRARank, "lora-rank", 0, "LoRA rank (0: the server's default)")
@@ -280,40 +281,63 @@ func (d *demoRun) run(ctx context.Context) error {
 	return nil
 }
 
-// upload uploads the corpus one file at a time; a file the server already
-// holds (409) is reused.
+// upload stores the corpus: documents the server holds already (from an
+// earlier run) are reused, the rest go up in one request, and the bar
+// follows them until each is stored.
 func (d *demoRun) upload(ctx context.Context) error {
-	bar := newProgressBar(d.io.out, "upload")
-	reused := 0
-	for i, doc := range d.corpus.Documents {
-		id, err := d.uploadOne(ctx, doc)
-		if client.StatusCode(err) == 409 {
-			reused++
-		} else if err != nil {
-			return fmt.Errorf("%s: %w", doc.Name, err)
-		}
-		d.docs = append(d.docs, id)
-		bar.update("", float64(i+1)/float64(len(d.corpus.Documents)), fmt.Sprintf("%d/%d files", i+1, len(d.corpus.Documents)))
+	have, err := d.existingDocuments(ctx)
+	if err != nil {
+		return err
 	}
-	bar.done("", fmt.Sprintf("%d documents (%d already there)", len(d.docs), reused))
+	var missing []client.File
+	for _, doc := range d.corpus.Documents {
+		if have[doc.Name] == "" {
+			missing = append(missing, client.File{Name: doc.Name, Body: bytes.NewReader(doc.Body)})
+		}
+	}
+	var tasks []string
+	if len(missing) > 0 {
+		if tasks, err = d.c.UploadDocuments(ctx, missing, []string{d.corpus.Name}); err != nil {
+			return err
+		}
+	}
+
+	bar := newProgressBar(d.io.out, "upload")
+	total := len(d.corpus.Documents)
+	for i, task := range tasks {
+		id, err := d.c.WaitDocument(ctx, task)
+		if err != nil {
+			return fmt.Errorf("%s: %w", missing[i].Name, err)
+		}
+		have[missing[i].Name] = id
+		done := total - len(tasks) + i + 1
+		bar.update("", float64(done)/float64(total), fmt.Sprintf("%d/%d files", done, total))
+	}
+	for _, doc := range d.corpus.Documents {
+		d.docs = append(d.docs, have[doc.Name])
+	}
+	bar.done("", fmt.Sprintf("%d documents (%d already there)", total, total-len(tasks)))
 	return nil
 }
 
-// uploadOne uploads one document and waits until it is stored. On a 409
-// it returns the existing document's id with the error.
-func (d *demoRun) uploadOne(ctx context.Context, doc demo.Document) (string, error) {
-	tasks, err := d.c.UploadDocuments(ctx, []client.File{{Name: doc.Name, Body: bytes.NewReader(doc.Body)}}, []string{d.corpus.Name})
-	var e *client.Error
-	if errors.As(err, &e) && e.StatusCode == 409 && e.Field("document_id") != "" {
-		return e.Field("document_id"), err
+// existingDocuments maps the names of the user's stored documents to
+// their ids.
+func (d *demoRun) existingDocuments(ctx context.Context) (map[string]string, error) {
+	have := map[string]string{}
+	for offset := 0; ; offset += 100 {
+		page, err := d.c.ListDocuments(ctx, client.ListOptions{Limit: 100, Offset: offset})
+		if err != nil {
+			return nil, err
+		}
+		for _, doc := range page.Documents {
+			if doc.Status == "READY" {
+				have[doc.Filename] = doc.ID
+			}
+		}
+		if len(page.Documents) == 0 || offset+len(page.Documents) >= page.Total {
+			return have, nil
+		}
 	}
-	if err != nil {
-		return "", err
-	}
-	if len(tasks) != 1 {
-		return "", fmt.Errorf("the server answered %d upload tasks for one file", len(tasks))
-	}
-	return d.c.WaitDocument(ctx, tasks[0])
 }
 
 // benchmark reuses the benchmark of an earlier run, or uploads the
