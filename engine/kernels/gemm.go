@@ -90,11 +90,18 @@ type product struct {
 	bias    []float32 // [n] or nil; used when beta is 0
 }
 
-// buffers recycles packing buffers between calls.
-var buffers sync.Pool
+// A bufferPool recycles packing buffers between calls. There is one pool
+// for each use, so that a small request does not take (and a large one
+// then reallocate) a buffer sized for another.
+type bufferPool struct{ pool sync.Pool }
 
-func getBuffer(n int) *[]float32 {
-	if p, ok := buffers.Get().(*[]float32); ok && cap(*p) >= n {
+// The pools: packed A slabs (up to maxPacked floats), B panels of a chunk,
+// and rows widened before a transposing pack.
+var aBuffers, bBuffers, rowBuffers bufferPool
+
+// get returns a buffer of n floats, with arbitrary contents.
+func (b *bufferPool) get(n int) *[]float32 {
+	if p, ok := b.pool.Get().(*[]float32); ok && cap(*p) >= n {
 		*p = (*p)[:n]
 		return p
 	}
@@ -102,7 +109,8 @@ func getBuffer(n int) *[]float32 {
 	return &s
 }
 
-func putBuffer(p *[]float32) { buffers.Put(p) }
+// put returns a buffer to the pool.
+func (b *bufferPool) put(p *[]float32) { b.pool.Put(p) }
 
 // maxPacked bounds the floats of A packed at once (64 MiB): a deeper
 // product is done in slabs of depth, each adding into C. Tests lower it.
@@ -117,8 +125,8 @@ func gemm(p *product, a []float32, lda int, transA bool, alpha float32) {
 	if mBlocks*mr*p.k > maxPacked {
 		slab = max(kc, maxPacked/(mBlocks*mr)/kc*kc)
 	}
-	buf := getBuffer(mBlocks * slab * mr)
-	defer putBuffer(buf)
+	buf := aBuffers.get(mBlocks * slab * mr)
+	defer aBuffers.put(buf)
 	p.ap = *buf
 	par := p.m*p.n*p.k >= 1<<18 && workers.size > 0
 	for k0 := 0; ; k0 += slab {
@@ -178,8 +186,8 @@ func (p *product) chunk(n0, n1, b0, b1 int) {
 	if p.depth == 0 || r0 >= r1 || n0 >= n1 {
 		return
 	}
-	buf := getBuffer(kc * (nc + nr))
-	defer putBuffer(buf)
+	buf := bBuffers.get(kc * (nc + nr))
+	defer bBuffers.put(buf)
 	bp := *buf
 	var tile [mr * nr]float32
 

@@ -70,8 +70,8 @@ func packTransAVX2(dst []float32, s source, r0, c0, k8 int) {
 	case Q8:
 		// Widen the 16 rows, scaled, then transpose them as f32.
 		_ = s.i8[last]
-		buf := getBuffer(nr * 8 * k8)
-		defer putBuffer(buf)
+		buf := rowBuffers.get(nr * 8 * k8)
+		defer rowBuffers.put(buf)
 		tmp := *buf
 		for r := range nr {
 			widenQ8(&tmp[r*8*k8], &s.i8[first+r*s.ld], k8, s.scale[r0+r])
