@@ -135,30 +135,45 @@ func scaleOrClear(c []float32, beta float32) {
 	}
 }
 
-// dotRowsGo is the portable dotRows: four partial sums a row keep the
-// additions independent.
+// dotRowsGo is the portable dotRows.
 func dotRowsGo(y, x []float32, s source, r0 int) {
 	in := len(x)
 	row := make([]float32, in)
 	for i := range y {
 		r := r0 + i
-		var v []float32
 		if s.dtype == F32 {
-			v = s.f32[r*s.ld : r*s.ld+in]
-		} else if s.dtype == Q8 {
-			// Sum the integers, then scale once, as the fast path does.
-			for c, q := range s.i8[r*s.ld : r*s.ld+in] {
-				row[c] = float32(q)
-			}
-			y[i] = dotGo(x, row) * s.scale[r]
+			y[i] = dotGo(x, s.f32[r*s.ld:r*s.ld+in])
 			continue
-		} else {
-			for c := range row {
-				row[c] = s.at(r, c)
-			}
-			v = row
 		}
-		y[i] = dotGo(x, v)
+		s.widenRow(row, r)
+		y[i] = dotGo(x, row)
+		if s.dtype == Q8 {
+			// The integers are summed, then scaled once, as the
+			// fast path does.
+			y[i] *= s.scale[r]
+		}
+	}
+}
+
+// widenRow widens the first len(dst) values of row r of s into dst; Q8
+// rows are left unscaled.
+func (s source) widenRow(dst []float32, r int) {
+	off := r * s.ld
+	switch s.dtype {
+	case BF16:
+		for c, b := range s.u16[off : off+len(dst)] {
+			dst[c] = BF16ToF32(b)
+		}
+	case F16:
+		for c, b := range s.u16[off : off+len(dst)] {
+			dst[c] = F16ToF32(b)
+		}
+	case Q8:
+		for c, q := range s.i8[off : off+len(dst)] {
+			dst[c] = float32(q)
+		}
+	default:
+		copy(dst, s.f32[off:off+len(dst)])
 	}
 }
 
