@@ -50,7 +50,7 @@ func randomTokens(rng *rand.Rand, n, vocab int) []int {
 const orderTol = 2e-5
 
 func TestDecodeMatchesRecompute(t *testing.T) {
-	for _, mode := range []string{"BF16", "F32", "Q8"} {
+	for _, mode := range []string{"BF16", "F16", "F32", "Q8"} {
 		t.Run(mode, func(t *testing.T) {
 			dtype := safetensors.DType(mode)
 			if mode == "Q8" {

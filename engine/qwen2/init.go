@@ -3,6 +3,7 @@ package qwen2
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -316,28 +317,35 @@ func drawChunk(buf []byte, rng *rand.Rand, n int, mean, stdev float64, dtype saf
 	return buf
 }
 
-// f32ToF16 rounds f to the nearest IEEE half, ties to even, for the
-// normal-range values random initialisation draws; values below the half
-// range flush to zero and above it become infinity.
+// f32ToF16 rounds f to the nearest IEEE half, ties to even, subnormals
+// included; values past the half range become infinity. NaN is not
+// expected (random initialisation draws none) and becomes infinity.
 func f32ToF16(f float32) uint16 {
-	b := *(*uint32)(unsafe.Pointer(&f))
+	b := math.Float32bits(f)
 	sign := uint16(b>>16) & 0x8000
 	exp := int(b>>23&0xff) - 127 + 15
 	mant := b & 0x7fffff
 	switch {
 	case exp >= 31:
 		return sign | 0x7c00
+	case exp < -10:
+		return sign // below half the smallest subnormal
 	case exp <= 0:
-		return sign
+		// A subnormal half: the 24-bit significand shifted into 10 bits.
+		return sign | uint16(roundShift(mant|0x800000, uint32(14-exp)))
 	}
-	// Round the 23-bit mantissa to 10 bits, ties to even; a carry rolls
+	// A normal half: the 23-bit mantissa rounded to 10 bits; a carry rolls
 	// into the exponent, which is the right result.
-	h := uint32(exp)<<10 | mant>>13
-	rest := mant & 0x1fff
-	if rest > 0x1000 || (rest == 0x1000 && h&1 == 1) {
+	return sign | uint16(uint32(exp)<<10+roundShift(mant, 13))
+}
+
+// roundShift returns m >> s rounded to nearest, ties to even.
+func roundShift(m, s uint32) uint32 {
+	h, rest, half := m>>s, m&(1<<s-1), uint32(1)<<(s-1)
+	if rest > half || (rest == half && h&1 == 1) {
 		h++
 	}
-	return sign | uint16(h)
+	return h
 }
 
 // ParamCount returns the number of parameters of a model of cfg, counting

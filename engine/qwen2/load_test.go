@@ -261,6 +261,23 @@ func TestF32ToF16(t *testing.T) {
 			t.Errorf("f16 round trip of %g gave %g", f, got)
 		}
 	}
+	// Every half that is not NaN survives a round trip through f32.
+	for h := range 1 << 16 {
+		if h&0x7c00 == 0x7c00 && h&0x3ff != 0 {
+			continue
+		}
+		if got := f32ToF16(kernels.F16ToF32(uint16(h))); got != uint16(h) {
+			t.Fatalf("f32ToF16(F16ToF32(%#04x)) = %#04x", h, got)
+		}
+	}
+
+	// Subnormal halves are steps of 2^-24; the rounding is to the nearest.
+	for _, f := range []float32{1e-6, -3e-5, 6e-5, 0x1p-24, 0x1p-25 * 1.01} {
+		got := kernels.F16ToF32(f32ToF16(f))
+		if d := math.Abs(float64(got - f)); d > 0x1p-25 {
+			t.Errorf("f16 round trip of subnormal %g gave %g", f, got)
+		}
+	}
 	if got := f32ToF16(1e6); got != 0x7c00 {
 		t.Errorf("f32ToF16(1e6) = %#x, want +inf", got)
 	}
