@@ -3,9 +3,12 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,14 +50,19 @@ func newEnv(t *testing.T, dir string) *env {
 // client makes a job client on e's data directory with the given steps.
 func (e *env) client(t *testing.T, deps Deps) *Client {
 	t.Helper()
+	return e.clientWith(t, Config{}, deps)
+}
+
+// clientWith is client with some settings of cfg.
+func (e *env) clientWith(t *testing.T, cfg Config, deps Deps) *Client {
+	t.Helper()
 	deps.Store, deps.Blobs = e.store, e.blobs
 	if testing.Verbose() {
 		deps.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	c, err := New(context.Background(), Config{
-		Path: filepath.Join(e.dir, "jobs.db"), WorkDir: filepath.Join(e.dir, "work"),
-		PollInterval: 20 * time.Millisecond, ProgressEvery: time.Nanosecond,
-	}, deps)
+	cfg.Path, cfg.WorkDir = filepath.Join(e.dir, "jobs.db"), filepath.Join(e.dir, "work")
+	cfg.PollInterval, cfg.ProgressEvery = 20*time.Millisecond, time.Nanosecond
+	c, err := New(context.Background(), cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,5 +217,59 @@ func TestReconcile(t *testing.T) {
 	waitJob(t, events, "ingest_document")
 	if got := e.readDoc(t, d.ID); got.Status != attune.StatusReady {
 		t.Errorf("document after Start: %s %q, want READY", got.Status, got.Error)
+	}
+}
+
+// flaky is an Extractor that fails with a transient error a given number
+// of times, then extracts for real.
+type flaky struct{ failures *atomic.Int32 }
+
+func (f flaky) Extract(ctx context.Context, filename string, data []byte) (string, int, error) {
+	if f.failures.Add(-1) >= 0 {
+		return "", 0, errors.New("disk busy")
+	}
+	return Ingest{}.Extract(ctx, filename, data)
+}
+
+// TestRetry checks that a transient failure is retried with backoff, and
+// that the record fails, saying why, only when the last attempt does.
+func TestRetry(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		failures int
+		attempts int
+		want     attune.Status
+		events   []river.EventKind
+	}{
+		{"recovers", 1, 3, attune.StatusReady, []river.EventKind{river.EventKindJobFailed, river.EventKindJobCompleted}},
+		{"gives up", 5, 2, attune.StatusFailed, []river.EventKind{river.EventKindJobFailed, river.EventKindJobFailed}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, t.TempDir())
+			var failures atomic.Int32
+			failures.Store(int32(tt.failures))
+			c := e.clientWith(t, Config{MaxAttempts: tt.attempts}, Deps{Extractor: flaky{&failures}})
+			events, unsub := c.Subscribe()
+			defer unsub()
+			start(t, c)
+			d := e.upload(t, "a.md", []byte("# A\n\nSome text."))
+			if err := c.IngestDocument(ctx, e.user.ID, d.ID); err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range tt.events {
+				if ev := waitJob(t, events, "ingest_document"); ev.Kind != want {
+					t.Fatalf("attempt %d ended %s, want %s", i+1, ev.Kind, want)
+				}
+			}
+			got := e.readDoc(t, d.ID)
+			if got.Status != tt.want {
+				t.Fatalf("document: %s %q, want %s", got.Status, got.Error, tt.want)
+			}
+			if tt.want == attune.StatusFailed && !strings.Contains(got.Error, "failed 2 times") {
+				t.Errorf("failure message %q does not say it was retried", got.Error)
+			}
+		})
 	}
 }
