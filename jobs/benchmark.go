@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"attune"
+	"attune/ingest"
+	"attune/synth"
 
 	"github.com/riverqueue/river"
 )
@@ -80,10 +82,33 @@ func (c *Client) questions(ctx context.Context, owner string, docIDs []string, n
 	}
 	if len(qs) == 0 {
 		return nil, attune.Errorf(attune.KindInvalid,
-			"no questions could be written from the documents; they may hold too little text")
+			"no question could be drawn from the documents; upload a benchmark with POST /api/v3/benchmark/upload instead")
 	}
 	for i := range qs {
 		qs[i].QuestionNum = i + 1
+	}
+	return qs, nil
+}
+
+// Extractive is the real BenchmarkGenerator that needs no model: the
+// documents are cut into chunks as ingestion cuts them, and synth's
+// extractive generator reads each pair off one chunk.
+type Extractive struct{}
+
+// Generate writes up to n questions about docs.
+func (Extractive) Generate(ctx context.Context, docs []DocText, n int, seed int64) ([]attune.Question, error) {
+	var chunks []ingest.Chunk
+	for _, d := range docs {
+		doc := &ingest.Document{Format: ingest.FormatOf(d.Filename), Text: d.Text}
+		chunks = append(chunks, ingest.Split(d.ID, doc, ingest.ChunkOptions{})...)
+	}
+	pairs, err := synth.Extractive{Seed: uint64(seed)}.Generate(ctx, chunks, n)
+	if err != nil {
+		return nil, err
+	}
+	qs := make([]attune.Question, len(pairs))
+	for i, p := range pairs {
+		qs[i] = attune.Question{QuestionNum: i + 1, Question: p.Question, Answer: p.Answer}
 	}
 	return qs, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -271,5 +272,57 @@ func TestRetry(t *testing.T) {
 				t.Errorf("failure message %q does not say it was retried", got.Error)
 			}
 		})
+	}
+}
+
+// TestGenerateBenchmark generates a benchmark from a real document with
+// the extractive generator, and fails one from a document with nothing to
+// ask about.
+func TestGenerateBenchmark(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, t.TempDir())
+	c := e.client(t, Deps{Extractor: Ingest{}, Generator: Extractive{}})
+	events, unsub := c.Subscribe()
+	defer unsub()
+	start(t, c)
+
+	faq, err := os.ReadFile("../testdata/corpora/debian-faq/documents/01-basic-defs.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		text string
+		want attune.Status
+	}{
+		{"faq", string(faq), attune.StatusReady},
+		{"nothing to ask", "ok", attune.StatusFailed},
+	}
+	for i, tt := range tests {
+		d := e.ready(t, c, events, fmt.Sprintf("d%d.md", i), tt.text)
+		b := attune.Benchmark{ID: attune.NewID(attune.PrefixBenchmark), OwnerID: e.user.ID,
+			Type: attune.BenchmarkGenerated, DocumentIDs: []string{d.ID}, NumQuestions: 5,
+			Status: attune.StatusProcessing}
+		if err := e.store.CreateBenchmark(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.GenerateBenchmark(ctx, e.user.ID, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		waitJob(t, events, "generate_benchmark")
+		got, err := e.store.Benchmark(ctx, e.user.ID, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != tt.want || got.EndedAt == nil {
+			t.Fatalf("%s: benchmark %s %q", tt.name, got.Status, got.Error)
+		}
+		if tt.want == attune.StatusReady && (len(got.Questions) != 5 || got.NumQuestions != 5 ||
+			got.Questions[4].QuestionNum != 5 || got.Questions[0].Answer == "") {
+			t.Errorf("%s: questions %+v", tt.name, got.Questions)
+		}
+		if tt.want == attune.StatusFailed && got.Error == "" {
+			t.Errorf("%s: a failed benchmark must say why", tt.name)
+		}
 	}
 }
