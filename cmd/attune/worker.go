@@ -10,6 +10,7 @@ import (
 
 	"attune/blob"
 	"attune/jobs"
+	"attune/runtime"
 	"attune/store/sqlite"
 )
 
@@ -62,7 +63,7 @@ func init() {
 }
 
 // worker runs the jobs of a data directory until ctx ends: ingestion,
-// benchmarks, training and evaluation. On SQLite one process at a time runs
+// benchmarks, training and evaluation (through a runtime of its own). On SQLite one process at a time runs
 // a directory's jobs, so this is for a directory no server is running on;
 // with PostgreSQL (a later issue) many workers will share one queue.
 //
@@ -99,13 +100,18 @@ func worker(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
+	rt, err := runtime.New(runtime.Config{}, log.With(slog.String("component", "runtime")))
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	defer rt.Close()
 	layout := layoutOf(*dataDir)
 	q, err := jobs.New(ctx, jobs.Config{
 		Path: layout.Jobs, WorkDir: layout.Work, Workers: *workers, TrainWorkers: *trainWorkers,
 	}, jobs.Deps{
 		Store: st, Blobs: blobs, Logger: log.With(slog.String("component", "jobs")),
-		Extractor: jobs.Ingest{}, Generator: extractiveGenerator{}, Trainer: jobs.EngineTrainer{},
-		Deployer: jobs.AdapterCheck{},
+		Extractor: jobs.Ingest{}, Generator: jobs.Extractive{}, Trainer: jobs.EngineTrainer{},
+		Evaluator: jobs.RuntimeEvaluator{Runtime: rt}, Deployer: jobs.AdapterCheck{},
 	})
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
