@@ -150,14 +150,18 @@ func (p *product) slab(a []float32, lda int, transA bool, alpha float32, mBlocks
 		packA(p.ap, a, lda, transA, alpha, p.m, p.k0, p.depth, lo, hi)
 	})
 
-	// Chunks of C: nc columns each, and row groups when columns are few.
-	nChunks := (p.n + nc - 1) / nc
-	mChunks := 1
-	if par && nChunks < 2*workers.threads() {
-		mChunks = min(mBlocks, (2*workers.threads()+nChunks-1)/nChunks)
-	}
-	if !par {
-		nChunks = 1
+	// Chunks of C: nc columns each, in row groups whose slice of packed
+	// A fits in the shared L3 cache (about 4 MiB), so that the columns of
+	// a row group, which run one after another, read A from the cache
+	// rather than from memory. More row groups when columns are few.
+	nChunks, mChunks := 1, 1
+	if par {
+		nChunks = (p.n + nc - 1) / nc
+		perGroup := max(16, (1<<20)/(mr*max(p.depth, 1)))
+		mChunks = (mBlocks + perGroup - 1) / perGroup
+		if nChunks < 2*workers.threads() {
+			mChunks = max(mChunks, min(mBlocks, (2*workers.threads()+nChunks-1)/nChunks))
+		}
 	}
 	workers.run(nChunks*mChunks, func(i int) {
 		n0, n1 := split(p.n, nChunks, i%nChunks)
