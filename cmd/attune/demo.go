@@ -256,6 +256,7 @@ type demoRun struct {
 	corpus *demo.Corpus
 
 	docs         []string
+	questions    []client.QA // the benchmark's, as the server holds them
 	alignedModel string
 	metrics      *client.PerformanceMetrics
 }
@@ -346,7 +347,7 @@ func (d *demoRun) benchmark(ctx context.Context) error {
 	if id := d.st.BenchmarkID; id != "" {
 		if b, err := d.c.BenchmarkStatus(ctx, id); err == nil && b.Status == "READY" {
 			fmt.Fprintf(d.io.out, "benchmark %s from an earlier run\n", id)
-			return nil
+			return d.loadQuestions(ctx)
 		}
 	}
 	var id string
@@ -377,7 +378,24 @@ func (d *demoRun) benchmark(ctx context.Context) error {
 		fmt.Fprintf(d.io.out, "uploaded benchmark %s: %d questions\n", id, b.NumQuestions)
 	}
 	d.st.BenchmarkID, d.st.AlignmentID = id, ""
-	return saveDemoState(d.o.dataDir, d.st)
+	if err := saveDemoState(d.o.dataDir, d.st); err != nil {
+		return err
+	}
+	return d.loadQuestions(ctx)
+}
+
+// loadQuestions reads the benchmark's questions back from the server, so
+// that the demo asks what was stored, generated or uploaded.
+func (d *demoRun) loadQuestions(ctx context.Context) error {
+	b, err := d.c.BenchmarkData(ctx, d.st.BenchmarkID)
+	if err != nil {
+		return err
+	}
+	if len(b.Questions) == 0 {
+		return fmt.Errorf("benchmark %s holds no questions", d.st.BenchmarkID)
+	}
+	d.questions = b.Questions
+	return nil
 }
 
 // align follows the alignment of an earlier run when it finished or still
@@ -449,8 +467,8 @@ func (d *demoRun) deploy(ctx context.Context) error {
 // askBoth asks the base and the aligned model the first benchmark
 // questions, greedily, and prints the answers side by side.
 func (d *demoRun) askBoth(ctx context.Context) error {
-	n := min(d.o.ask, len(d.corpus.Benchmark))
-	for i, q := range d.corpus.Benchmark[:n] {
+	n := min(d.o.ask, len(d.questions))
+	for i, q := range d.questions[:n] {
 		base, err := d.answer(ctx, d.st.Model, q.Question)
 		if err != nil {
 			return err
@@ -502,7 +520,7 @@ func (d *demoRun) results(ctx context.Context) error {
 		fmt.Fprintf(d.io.out, "alignment %s finished without before/after measurements: the server\n"+
 			"ran no evaluation, so there is no table to show.\n", d.st.AlignmentID)
 	} else {
-		printMetricsTable(d.io.out, d.st.Model, d.alignedModel, len(d.corpus.Benchmark), m)
+		printMetricsTable(d.io.out, d.st.Model, d.alignedModel, len(d.questions), m)
 	}
 	if d.o.modelDir == "" {
 		fmt.Fprint(d.io.out, randomModelNote)
