@@ -279,21 +279,27 @@ func packA(dst, a []float32, lda int, transA bool, alpha float32, m, k0, k, b0, 
 			}
 			continue
 		}
+		rows := min(mr, m-blk*mr)
+		if transA {
+			// The micro-panel's rows of op(A) are adjacent columns of a.
+			for p := range k {
+				src := a[p*lda+blk*mr : p*lda+blk*mr+rows]
+				dp := d[p*mr : (p+1)*mr]
+				for i, v := range src {
+					dp[i] = alpha * v
+				}
+				clear(dp[rows:])
+			}
+			continue
+		}
 		for i := range mr {
-			r := blk*mr + i
-			if r >= m {
+			if i >= rows {
 				for p := range k {
 					d[p*mr+i] = 0
 				}
 				continue
 			}
-			if transA {
-				for p := range k {
-					d[p*mr+i] = alpha * a[p*lda+r]
-				}
-				continue
-			}
-			row := a[r*lda : r*lda+k]
+			row := a[(blk*mr+i)*lda : (blk*mr+i)*lda+k]
 			for p, v := range row {
 				d[p*mr+i] = alpha * v
 			}
