@@ -1,10 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"path/filepath"
@@ -12,11 +14,18 @@ import (
 	"strings"
 
 	"attune"
+	"attune/ingest"
 )
 
 // uploadTypes are the file types a document upload takes: NuGen's, and the
-// ones attune adds (html, pdf, docx).
+// ones attune adds (html, pdf, docx). ingest.Supported has the last word.
 var uploadTypes = []string{"txt", "md", "json", "jsonl", "csv", "xml", "html", "pdf", "docx"}
+
+// checkTextLimit is the largest file whose text is extracted while the
+// client waits, so that a file that cannot be read is refused at once;
+// larger files are read by the ingestion job, and one that cannot be read
+// ends FAILED with the reason.
+const checkTextLimit = 8 << 20
 
 // uploadMemory is how much of a multipart upload is held in memory; the
 // rest goes to temporary files.
@@ -42,8 +51,8 @@ func (s *Server) parseMultipart(w http.ResponseWriter, r *http.Request) error {
 // fileType returns a file's type from its name, or a 422 that says which
 // types are taken.
 func fileType(name string) (string, error) {
-	ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(name), "."))
-	if !slices.Contains(uploadTypes, ext) {
+	ext := ingest.FormatOf(name)
+	if !slices.Contains(uploadTypes, ext) || !ingest.Supported(name) {
 		return "", invalidField("body", "files", fmt.Sprintf("%s: unsupported file type %q; attune takes .%s",
 			name, ext, strings.Join(uploadTypes, " .")), "value_error")
 	}
@@ -111,10 +120,17 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
 
 	// Store the bytes first: blobs are content-addressed, so a failure
 	// after this leaves at most an unreferenced blob, which is removed.
+	datas := make([][]byte, len(files))
+	for i, fh := range files {
+		if datas[i], err = readableText(fh); err != nil {
+			return err
+		}
+	}
 	docs := make([]attune.Document, len(files))
 	for i, fh := range files {
-		sha, size, err := s.putFile(ctx, fh)
+		sha, size, err := s.putFile(ctx, fh, datas[i])
 		if err != nil {
+			s.dropBlobs(ctx, docs[:i])
 			return err
 		}
 		docs[i] = attune.Document{
@@ -151,8 +167,34 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// putFile stores an uploaded file's bytes.
-func (s *Server) putFile(ctx context.Context, fh *multipart.FileHeader) (string, int64, error) {
+// readableText reads a file that is small enough and checks that its text
+// can be extracted, answering a 400 that says why not. It returns the
+// bytes it read, or nil for a file left to the ingestion job.
+func readableText(fh *multipart.FileHeader) ([]byte, error) {
+	if fh.Size > checkTextLimit {
+		return nil, nil
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, fmt.Errorf("api: cannot open upload %s: %w", fh.Filename, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("api: cannot read upload %s: %w", fh.Filename, err)
+	}
+	if _, err := ingest.Extract(filepath.Base(fh.Filename), data); err != nil {
+		return nil, attune.Errorf(attune.KindInvalid, "%s", attune.ErrorMessage(err))
+	}
+	return data, nil
+}
+
+// putFile stores an uploaded file's bytes: data when it was read already,
+// or the file itself.
+func (s *Server) putFile(ctx context.Context, fh *multipart.FileHeader, data []byte) (string, int64, error) {
+	if data != nil {
+		return s.deps.Blobs.Put(ctx, bytes.NewReader(data))
+	}
 	f, err := fh.Open()
 	if err != nil {
 		return "", 0, fmt.Errorf("api: cannot open upload %s: %w", fh.Filename, err)

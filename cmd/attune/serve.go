@@ -99,13 +99,12 @@ func runServer(ctx context.Context, cfg serveConfig, ready func(addr string)) er
 	// The job system, with a step implementation for each kind of work.
 	jcfg := cfg.Jobs
 	jcfg.Path, jcfg.WorkDir = layout.Jobs, layout.Work
-	q, err := jobs.New(ctx, jcfg, jobDeps(st, blobs, rt, log))
+	metrics := api.NewMetrics()
+	q, err := jobs.New(ctx, jcfg, jobDeps(st, blobs, rt, metrics, log))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer q.Close()
-
-	metrics := api.NewMetrics()
 	metrics.JobsByState = q.Counts
 	srv, err := api.New(cfg.API, api.Deps{
 		Store: st, Blobs: blobs, Queue: q, Runtime: rt,
@@ -135,6 +134,7 @@ func runServer(ctx context.Context, cfg serveConfig, ready func(addr string)) er
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
+	go warmDeployed(ctx, st, rt, log)
 
 	select {
 	case err = <-errc:
@@ -170,14 +170,37 @@ func shutdown(hs *http.Server, q *jobs.Client, grace time.Duration, log *slog.Lo
 	return nil
 }
 
+// warmDeployed loads the models that were deployed when the server last
+// stopped, so that their first requests do not wait for the load. A model
+// that fails to load is logged; its requests will report why.
+func warmDeployed(ctx context.Context, st attune.Store, rt *runtime.Runtime, log *slog.Logger) {
+	ms, err := st.DeployedModels(ctx)
+	if err != nil {
+		log.Warn("cannot list deployed models to load them", slog.String("error", err.Error()))
+		return
+	}
+	for _, m := range ms {
+		if m.DeploymentStatus != attune.Deployed || m.AdapterPath == "" {
+			continue
+		}
+		b, err := st.BaseModel(ctx, m.BaseModel)
+		if err == nil {
+			err = rt.Deploy(ctx, runtime.Target{BaseID: b.ID, BaseDir: b.Path, ModelID: m.ID, AdapterDir: m.AdapterPath})
+		}
+		if err != nil {
+			log.Warn("cannot load a deployed model", slog.String("model_id", m.ID), slog.String("error", err.Error()))
+		}
+	}
+}
+
 // jobDeps gives the jobs their step implementations: the runtime loads and
-// unloads deployed models.
-func jobDeps(st attune.Store, blobs attune.Blobs, rt *runtime.Runtime, log *slog.Logger) jobs.Deps {
+// unloads deployed models, and training counts its tokens into metrics.
+func jobDeps(st attune.Store, blobs attune.Blobs, rt *runtime.Runtime, metrics *api.Metrics, log *slog.Logger) jobs.Deps {
 	return jobs.Deps{
 		Store: st, Blobs: blobs, Logger: log.With(slog.String("component", "jobs")),
 		Extractor:  jobs.Ingest{},
 		Generator:  extractiveGenerator{},
-		Trainer:    jobs.EngineTrainer{},
+		Trainer:    countingTrainer{jobs.EngineTrainer{}, metrics},
 		Deployer:   deployer{rt},
 		Undeployer: rt,
 	}
@@ -217,4 +240,22 @@ func (extractiveGenerator) Generate(ctx context.Context, docs []jobs.DocText, n 
 		qs[i] = attune.Question{QuestionNum: i + 1, Question: p.Question, Answer: p.Answer}
 	}
 	return qs, nil
+}
+
+// countingTrainer counts the tokens a training run goes through, for
+// /metrics. Progress reports carry the measured throughput, not a count,
+// so the count is that rate integrated over the time between reports.
+type countingTrainer struct {
+	jobs.Trainer
+	metrics *api.Metrics
+}
+
+func (t countingTrainer) Train(ctx context.Context, req jobs.TrainRequest, progress func(jobs.TrainProgress)) (jobs.TrainResult, error) {
+	last := time.Now()
+	return t.Trainer.Train(ctx, req, func(p jobs.TrainProgress) {
+		now := time.Now()
+		t.metrics.AddTokensTrained(int(p.TokensPerSec * now.Sub(last).Seconds()))
+		last = now
+		progress(p)
+	})
 }

@@ -92,6 +92,13 @@ func TestServeFailurePaths(t *testing.T) {
 			t.Errorf("unsupported upload detail: %s", a.raw)
 		}
 		ts.upload(ts.alice, map[string]string{"huge.txt": strings.Repeat("a", 5000)}).want(t, 413, "file over the limit")
+		a = ts.upload(ts.alice, map[string]string{"good.txt": "fine", "broken.pdf": "this is not a PDF"}).want(t, 400, "unreadable file")
+		if !strings.Contains(a.str("detail"), "broken.pdf") {
+			t.Errorf("unreadable file detail does not name it: %s", a.raw)
+		}
+		if l := ts.call("GET", "/api/v3/documents", ts.alice, nil); l.get("total") != 0.0 {
+			t.Errorf("a refused upload left documents behind: %s", l.raw)
+		}
 		a = ts.upload(ts.alice, map[string]string{"notes.md": "# Notes\nHydrogen is the lightest element."}, "chemistry").want(t, 200, "upload")
 		tasks, _ := a.get("document_ids").([]any)
 		if len(tasks) != 1 {

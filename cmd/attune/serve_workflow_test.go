@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -86,6 +87,10 @@ func TestServeWorkflow(t *testing.T) {
 		t.Errorf("READY after %v training steps", raw.get("data.training.step"))
 	}
 	t.Logf("alignment: %s", raw.raw)
+	m := ts.call("GET", "/metrics", "", nil)
+	if bytes.Contains(m.raw, []byte("attune_tokens_trained_total 0\n")) {
+		t.Errorf("/metrics counts no tokens trained after training")
+	}
 
 	// Deploy and chat.
 	must(t, c.Deploy(ctx, modelID))
