@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -199,9 +200,20 @@ func (p *pipeline) train(ctx context.Context) (attune.Alignment, error) {
 		return a, err
 	}
 	done := true
-	return p.update(ctx, func(a *attune.Alignment) {
+	a, err = p.update(ctx, func(a *attune.Alignment) {
 		a.TrainingCompleted, a.Step, a.Loss, a.Progress = &done, res.Steps, res.Loss, end
+		a.Checkpoint = ""
 	})
+	if err != nil {
+		return a, err
+	}
+
+	// The adapter is saved apart; the checkpoints (with the optimizer's
+	// state, twice the adapter's size) are no longer needed.
+	if err := os.RemoveAll(req.CheckpointDir); err != nil {
+		p.c.log.Warn("cannot remove checkpoints", "alignment_id", p.id, "error", err)
+	}
+	return a, nil
 }
 
 // trainRequest gathers what training needs.
@@ -290,8 +302,15 @@ func (p *pipeline) finish(ctx context.Context) error {
 // which its model can be deployed from.
 func (p *pipeline) stopped(ctx context.Context) {
 	a, err := p.c.deps.Store.Alignment(ctx, p.owner, p.id)
+	if attune.ErrorKind(err) == attune.KindNotFound {
+		// Deleted: nothing will use its checkpoints.
+		os.RemoveAll(filepath.Join(p.c.cfg.WorkDir, "checkpoints", p.id))
+		p.c.log.Info("alignment deleted while running", "alignment_id", p.id)
+		return
+	}
 	if err != nil {
-		return // deleted
+		p.c.log.Warn("cannot record a stopped alignment", "alignment_id", p.id, "error", err)
+		return
 	}
 	err = p.setModel(ctx, func(m *attune.AlignedModel) {
 		if m.AdapterPath == "" {

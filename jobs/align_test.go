@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -128,6 +129,9 @@ func TestAlignTiny(t *testing.T) {
 	if _, err := lora.Load(model.AdapterPath, cfg); model.Status != attune.ModelEvaluated || err != nil {
 		t.Fatalf("model %s with adapter %q: %v", model.Status, model.AdapterPath, err)
 	}
+	if _, err := os.Stat(filepath.Join(e.dir, "work", "checkpoints", a.ID)); !os.IsNotExist(err) || got.Checkpoint != "" {
+		t.Errorf("checkpoints of a finished alignment remain: %v, %q", err, got.Checkpoint)
+	}
 
 	// A user's evaluation of the aligned model alone.
 	single := attune.Evaluation{ID: attune.NewID(attune.PrefixEvaluation), OwnerID: e.user.ID,
@@ -171,18 +175,28 @@ func TestAlignTiny(t *testing.T) {
 	}
 }
 
-// stall is a Trainer that reports one step with a checkpoint, signals, and
-// waits for its context to end, as a long run does.
+// stall is a Trainer that reports one step with a checkpoint, signals,
+// and then reports another step whenever tick says, until its context
+// ends, as a long run does.
 type stall struct {
 	checkpoint string
 	started    chan struct{}
+	tick       chan struct{}
 }
 
 func (s stall) Train(ctx context.Context, req TrainRequest, progress func(TrainProgress)) (TrainResult, error) {
-	progress(TrainProgress{Step: 1, TotalSteps: 100, Loss: 2.5, ETASeconds: 99, Checkpoint: s.checkpoint})
-	close(s.started)
-	<-ctx.Done()
-	return TrainResult{}, ctx.Err()
+	p := TrainProgress{Step: 1, TotalSteps: 100, Loss: 2.5, ETASeconds: 99, Checkpoint: s.checkpoint}
+	progress(p)
+	s.started <- struct{}{}
+	for {
+		select {
+		case <-ctx.Done():
+			return TrainResult{}, ctx.Err()
+		case <-s.tick:
+			p.Step++
+			progress(p)
+		}
+	}
 }
 
 // TestStopAlignment stops a training alignment and checks that it ends
@@ -191,7 +205,8 @@ func (s stall) Train(ctx context.Context, req TrainRequest, progress func(TrainP
 func TestStopAlignment(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, t.TempDir())
-	tr := stall{checkpoint: filepath.Join(t.TempDir(), "last"), started: make(chan struct{})}
+	tr := stall{checkpoint: filepath.Join(t.TempDir(), "last"), started: make(chan struct{}, 1),
+		tick: make(chan struct{})}
 	c := e.client(t, Deps{Extractor: Ingest{}, Trainer: tr})
 	events, unsub := c.Subscribe()
 	defer unsub()
@@ -243,5 +258,26 @@ func TestStopAlignment(t *testing.T) {
 	}
 	if model, _ := e.store.AlignedModel(ctx, e.user.ID, qm.ID); model.Status != attune.ModelStopped {
 		t.Errorf("model of an alignment stopped while queued: %s, want STOPPED", model.Status)
+	}
+
+	// Deleted while training: the job ends quietly and its checkpoints go.
+	del, _ := e.newAlignment(t, attune.Hyperparameters{}, "", d.ID)
+	ckpt := filepath.Join(e.dir, "work", "checkpoints", del.ID)
+	if err := os.MkdirAll(ckpt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StartAlignment(ctx, e.user.ID, del.ID); err != nil {
+		t.Fatal(err)
+	}
+	<-tr.started
+	if err := e.store.DeleteAlignment(ctx, e.user.ID, del.ID); err != nil {
+		t.Fatal(err)
+	}
+	tr.tick <- struct{}{} // the next step's progress finds it gone
+	if ev := waitJob(t, events, "align"); ev.Kind != river.EventKindJobCompleted {
+		t.Fatalf("align job of a deleted alignment ended %s", ev.Kind)
+	}
+	if _, err := os.Stat(ckpt); !os.IsNotExist(err) {
+		t.Errorf("checkpoints of a deleted alignment remain: %v", err)
 	}
 }
