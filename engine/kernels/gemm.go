@@ -193,44 +193,53 @@ func (p *product) chunk(n0, n1, b0, b1 int) {
 	buf := bBuffers.get(kc * (nc + nr))
 	defer bBuffers.put(buf)
 	bp := *buf
-	var tile [mr * nr]float32
+	tile := new([mr * nr]float32) // for edge tiles; allocated once a chunk
 
 	for j0 := n0; j0 < n1; j0 += nc {
 		w := min(nc, n1-j0)
 		for p0 := 0; p0 < p.depth; p0 += kc {
 			d := min(kc, p.depth-p0)
 			p.packB(bp, p.k0+p0, d, j0, w)
+			p.block(bp, tile, p0, d, j0, w, b0, b1, !fresh || p0 > 0)
+		}
+	}
+}
 
-			// Every panel of B against every micro-panel of A, in row
-			// blocks of mc so that the A block stays in L2 while each B
-			// micro-panel stays in L1.
-			for m0 := b0; m0 < b1; m0 += mcBlocks {
-				m1 := min(b1, m0+mcBlocks)
-				for jb := 0; jb*nr < w; jb++ {
-					b, ldb := p.panel(bp, jb, p.k0+p0, d, j0, w)
-					cols := min(nr, w-jb*nr)
-					for blk := m0; blk < m1; blk++ {
-						a := p.ap[(blk*p.depth+p0)*mr:]
-						rows := min(mr, p.m-blk*mr)
-						ci := blk*mr*p.ldc + j0 + jb*nr
-						add := !fresh || p0 > 0
-						if rows == mr && cols == nr {
-							microKernel(d, a, b, ldb, p.c[ci:], p.ldc, add)
-							continue
-						}
-						microKernel(d, a, b, ldb, tile[:], nr, false)
-						for r := range rows {
-							c := p.c[ci+r*p.ldc : ci+r*p.ldc+cols]
-							for j := range c {
-								if add {
-									c[j] += tile[r*nr+j]
-								} else {
-									c[j] = tile[r*nr+j]
-								}
-							}
-						}
-					}
+// block multiplies the packed panels bp (depth [p0, p0+d) of the slab,
+// columns [j0, j0+w)) with micro-panels [b0, b1) of A, adding into C, or
+// storing when add is false. The micro-panels go in row blocks of
+// mcBlocks, so that the A block stays in L2 while each B panel is in L1.
+func (p *product) block(bp []float32, tile *[mr * nr]float32, p0, d, j0, w, b0, b1 int, add bool) {
+	for m0 := b0; m0 < b1; m0 += mcBlocks {
+		m1 := min(b1, m0+mcBlocks)
+		for jb := 0; jb*nr < w; jb++ {
+			b, ldb := p.panel(bp, jb, p.k0+p0, d, j0, w)
+			cols := min(nr, w-jb*nr)
+			for blk := m0; blk < m1; blk++ {
+				a := p.ap[(blk*p.depth+p0)*mr:]
+				rows := min(mr, p.m-blk*mr)
+				c := p.c[blk*mr*p.ldc+j0+jb*nr:]
+				if rows == mr && cols == nr {
+					microKernel(d, a, b, ldb, c, p.ldc, add)
+					continue
 				}
+				p.edge(tile, d, a, b, ldb, c, rows, cols, add)
+			}
+		}
+	}
+}
+
+// edge computes a tile of C smaller than mr × nr through the full-size
+// buffer tile.
+func (p *product) edge(tile *[mr * nr]float32, d int, a, b []float32, ldb int, c []float32, rows, cols int, add bool) {
+	microKernel(d, a, b, ldb, tile[:], nr, false)
+	for r := range rows {
+		cr := c[r*p.ldc : r*p.ldc+cols]
+		for j := range cr {
+			if add {
+				cr[j] += tile[r*nr+j]
+			} else {
+				cr[j] = tile[r*nr+j]
 			}
 		}
 	}
