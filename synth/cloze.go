@@ -2,6 +2,7 @@ package synth
 
 import (
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -17,6 +18,7 @@ const blank = "_____"
 // common across the documents are not salient. It reports whether it made
 // a question.
 func (r *reader) cloze(s string) bool {
+	s = strings.Join(strings.Fields(parenURL.ReplaceAllString(s, "")), " ")
 	words := strings.Fields(s)
 	if len(words) < 8 || len(words) > 40 || strings.Contains(s, blank) {
 		return false
@@ -25,12 +27,32 @@ func (r *reader) cloze(s string) bool {
 	if term == "" {
 		return false
 	}
-	i := strings.Index(s, term)
-	if i < 0 {
+	// Blank the term where it stands as whole words, not inside another
+	// word ("Java" in "JavaScript").
+	loc := regexp.MustCompile(`(?:^|[^\pL\pN])(` + regexp.QuoteMeta(term) + `)(?:$|[^\pL\pN])`).FindStringSubmatchIndex(s)
+	if loc == nil {
 		return false
 	}
-	r.add(KindCloze, "Fill in the blank: "+s[:i]+blank+s[i+len(term):], term)
+	r.add(KindCloze, "Fill in the blank: "+s[:loc[2]]+blank+s[loc[3]:], term)
 	return true
+}
+
+// parenURL matches a parenthesised link, which only makes a cloze question
+// long and noisy.
+var parenURL = regexp.MustCompile(`\s*\((?:https?|ftp)://[^)\s]*\)`)
+
+// notTerms are capitalised words that are never salient: question words
+// starting a quoted title, references.
+var notTerms = map[string]bool{"the": true, "this": true, "that": true, "what": true, "what's": true,
+	"how": true, "why": true, "when": true, "where": true, "which": true, "who": true, "see": true,
+	"section": true, "chapter": true, "note": true, "also": true, "for": true, "if": true, "and": true}
+
+// plainWord reports whether a word has nothing glued before it but an
+// opening quote or parenthesis, so that blanking its term leaves no stray
+// characters ("/README.txt", "#746578" are not plain).
+func plainWord(w string) bool {
+	lead := strings.TrimLeftFunc(w, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	return strings.Trim(w[:len(w)-len(lead)], "(\"“'‘") == ""
 }
 
 // salientTerm picks the term to blank from a sentence's words, or "".
@@ -39,7 +61,8 @@ func salientTerm(words []string, common map[string]bool, subject string) string 
 	for i := 1; i < len(words); i++ {
 		w := trimPunct(words[i])
 		switch {
-		case w == "" || common[strings.ToLower(w)] || strings.EqualFold(w, subject):
+		case w == "" || common[strings.ToLower(w)] || strings.EqualFold(w, subject) ||
+			notTerms[strings.ToLower(w)] || !plainWord(words[i]):
 		case isCapitalised(w):
 			j := i + 1
 			run := []string{w}

@@ -267,6 +267,12 @@ func (r *reader) definition(s string) bool {
 	return true
 }
 
+// prepositions start phrases that are never a defined term ("Of
+// particular note is …").
+var prepositions = map[string]bool{"of": true, "in": true, "on": true, "for": true, "with": true,
+	"at": true, "by": true, "from": true, "to": true, "after": true, "before": true, "under": true,
+	"over": true, "about": true, "during": true, "without": true, "within": true, "between": true}
+
 // definable reports whether a sentence's subject names a thing worth a
 // "What is X?": not a pronoun, and not a common noun phrase ("A second
 // effort", "The answer"); an article must be followed by a capital.
@@ -274,10 +280,14 @@ func definable(subject string) bool {
 	f := strings.Fields(subject)
 	first := strings.ToLower(f[0])
 	switch {
-	case pronouns[first]:
+	case pronouns[first] || prepositions[first]:
 		return false
 	case first == "a" || first == "an":
 		return false
+	case strings.ContainsAny(subject, "()[]\"“”"):
+		return false // a fragment of a parenthesis or quotation
+	case len(f) > 1 && strings.HasSuffix(first, "ing"):
+		return false // an activity ("Choosing the proper …"), not a thing
 	case first == "the":
 		return len(f) > 1 && isCapitalised(f[1])
 	}
