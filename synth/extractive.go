@@ -329,6 +329,9 @@ var notKeys = map[string]bool{"note": true, "warning": true, "example": true, "s
 	"http": true, "https": true, "ftp": true, "mailto": true, "question": true, "answer": true,
 	"q": true, "a": true, "re": true, "subject": true, "from": true}
 
+// nameKeys are field names that name the record they belong to.
+var nameKeys = map[string]bool{"name": true, "title": true, "term": true, "element": true, "product": true}
+
 // keyValue reads a "Key: value" line. A short value is a fact about the
 // current subject; a long one defines the key. A "question: …" line
 // followed by an "answer: …" line is a ready-made pair.
@@ -345,6 +348,11 @@ func (r *reader) keyValue(line string, lines []string, i int) {
 		return
 	}
 	if notKeys[strings.ToLower(strings.Fields(key)[0])] {
+		return
+	}
+	// A record's name field says what the fields after it are about.
+	if nameKeys[strings.ToLower(key)] && len(strings.Fields(value)) <= 6 {
+		r.subject = value
 		return
 	}
 	if words := len(strings.Fields(value)); words <= 8 && len(value) <= 60 {

@@ -265,3 +265,39 @@ func TestSupported(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractiveFromFiles runs extraction, chunking and generation on
+// uploads of several types and finds the same fact in each.
+func TestExtractiveFromFiles(t *testing.T) {
+	files := map[string]string{
+		"elements.csv":  "Name,Symbol,Atomic number\nIron,Fe,26\nGold,Au,79\n",
+		"elements.html": "<h1>Elements</h1><table><tr><th>Name</th><th>Symbol</th></tr><tr><td>Iron</td><td>Fe</td></tr></table>",
+		"iron.md":       "# Iron\n\n- Symbol: Fe\n- Atomic number: 26\n",
+		"iron.json":     `{"name": "Iron", "symbol": "Fe"}`,
+	}
+	want := map[string]string{
+		"elements.csv":  "What is the symbol of Iron?",
+		"elements.html": "What is the symbol of Iron?",
+		"iron.md":       "What is the symbol of Iron?",
+		"iron.json":     "What is the symbol of Iron?",
+	}
+	for name, content := range files {
+		doc, err := ingest.Extract(name, []byte(content))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		pairs, err := Extractive{}.Generate(context.Background(), ingest.Split(name, doc, ingest.ChunkOptions{}), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, p := range pairs {
+			if p.Question == want[name] && p.Answer == "Fe" {
+				found = true
+			}
+		}
+		if want[name] != "" && !found {
+			t.Errorf("%s: no %q → Fe among %+v", name, want[name], pairs)
+		}
+	}
+}
