@@ -154,11 +154,10 @@ func (p *product) slab(a []float32, lda int, transA bool, alpha float32, mBlocks
 	// A fits in the shared L3 cache (about 4 MiB), so that the columns of
 	// a row group, which run one after another, read A from the cache
 	// rather than from memory. More row groups when columns are few.
-	nChunks, mChunks := 1, 1
+	perGroup := max(16, (1<<20)/(mr*max(p.depth, 1)))
+	nChunks, mChunks := 1, (mBlocks+perGroup-1)/perGroup
 	if par {
 		nChunks = (p.n + nc - 1) / nc
-		perGroup := max(16, (1<<20)/(mr*max(p.depth, 1)))
-		mChunks = (mBlocks + perGroup - 1) / perGroup
 		if nChunks < 2*workers.threads() {
 			mChunks = max(mChunks, min(mBlocks, (2*workers.threads()+nChunks-1)/nChunks))
 		}
