@@ -141,8 +141,10 @@ func headingText(line string) string {
 // faq makes a pair of a question heading at the top of the chunk and the
 // text under it.
 func (r *reader) faq(heading string, body []string) {
+	// A question heading may end in "?!" or go on after its question
+	// ("How can I …? I'd like to know …!").
 	q := stripNumber(headingText(heading))
-	if !strings.HasSuffix(q, "?") {
+	if !strings.Contains(q, "?") {
 		return
 	}
 	var parts []string
