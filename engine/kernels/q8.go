@@ -1,9 +1,6 @@
 package kernels
 
-import (
-	"fmt"
-	"math"
-)
+import "math"
 
 // This file holds the fast mode of decoding: weights quantized to int8 per
 // row (DType Q8), which halves the bytes a token reads compared with bf16.
@@ -15,7 +12,9 @@ import (
 
 // QuantizeQ8 returns w rounded to nearest int8 per row, as a Q8 Mat:
 // element (o, i) is Scale[o]·I8[o·Cols+i] with Scale[o] = max_i |w[o][i]|
-// / 127. The rows are quantized in parallel.
+// / 127. The rows are quantized in parallel. A row holding an infinity or
+// NaN gets a NaN scale, so that its outputs are NaN, as they would be
+// (or infinite) with the exact weights, rather than silently finite.
 func QuantizeQ8(w Mat) Mat {
 	q := Mat{Rows: w.Rows, Cols: w.Cols, DType: Q8, I8: make([]int8, w.Rows*w.Cols), Scale: make([]float32, w.Rows)}
 	chunks := max(1, min(w.Rows/64, 4*workers.threads()))
@@ -31,7 +30,8 @@ func QuantizeQ8(w Mat) Mat {
 }
 
 // quantizeRow rounds row to int8 steps of max|row|/127 into dst and
-// returns the step.
+// returns the step: 0 for a zero row, NaN for a row holding an infinity
+// or NaN.
 func quantizeRow(dst []int8, row []float32) float32 {
 	var amax float32
 	for _, v := range row {
@@ -42,7 +42,7 @@ func quantizeRow(dst []int8, row []float32) float32 {
 		if amax == 0 {
 			return 0
 		}
-		panic(fmt.Sprintf("kernels: QuantizeQ8: row holds %v", amax))
+		return float32(math.NaN())
 	}
 	scale := amax / 127
 	inv := 1 / scale

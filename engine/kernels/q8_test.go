@@ -48,3 +48,28 @@ func TestQuantizeQ8(t *testing.T) {
 		})
 	}
 }
+
+// TestQuantizeQ8NonFinite checks that a row holding an infinity or NaN
+// gives NaN outputs, as the exact weights would give non-finite ones,
+// while the other rows stay finite.
+func TestQuantizeQ8NonFinite(t *testing.T) {
+	for _, v := range []float32{float32(math.Inf(-1)), float32(math.NaN())} {
+		const out, in = 200, 40
+		w := make([]float32, out*in)
+		for i := range w {
+			w[i] = float32(i%7) - 3
+		}
+		w[137*in+3] = v
+		x := make([]float32, in)
+		for i := range x {
+			x[i] = 1
+		}
+		y := make([]float32, out)
+		Linear(y, x, QuantizeQ8(NewMatF32(out, in, w)), nil, 1)
+		for o, got := range y {
+			if nan := math.IsNaN(float64(got)); nan != (o == 137) {
+				t.Fatalf("weight %v: y[%d] = %v", v, o, got)
+			}
+		}
+	}
+}
