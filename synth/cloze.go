@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"attune/ingest"
 )
@@ -29,12 +30,32 @@ func (r *reader) cloze(s string) bool {
 	}
 	// Blank the term where it stands as whole words, not inside another
 	// word ("Java" in "JavaScript").
-	loc := regexp.MustCompile(`(?:^|[^\pL\pN])(` + regexp.QuoteMeta(term) + `)(?:$|[^\pL\pN])`).FindStringSubmatchIndex(s)
-	if loc == nil {
+	i := wordIndex(s, term)
+	if i < 0 {
 		return false
 	}
-	r.add(KindCloze, "Fill in the blank: "+s[:loc[2]]+blank+s[loc[3]:], term)
+	r.add(KindCloze, "Fill in the blank: "+s[:i]+blank+s[i+len(term):], term)
 	return true
+}
+
+// wordIndex returns the offset of the first occurrence of term in s that
+// is not inside a longer word, or -1.
+func wordIndex(s, term string) int {
+	isWord := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+	for from := 0; from < len(s); {
+		i := strings.Index(s[from:], term)
+		if i < 0 {
+			return -1
+		}
+		i += from
+		before, _ := utf8.DecodeLastRuneInString(s[:i])
+		after, _ := utf8.DecodeRuneInString(s[i+len(term):])
+		if (i == 0 || !isWord(before)) && (i+len(term) == len(s) || !isWord(after)) {
+			return i
+		}
+		from = i + 1
+	}
+	return -1
 }
 
 // parenURL matches a parenthesised link, which only makes a cloze question

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -137,26 +138,53 @@ func chunkText(c ingest.Chunk) string {
 	return strings.Join(path, " > ") + "\n\n" + c.Text
 }
 
-// overlapGuard finds benchmark questions inside texts.
+// overlapGuard finds benchmark questions inside texts. Questions are
+// indexed by their first two words, so that a text is scanned once
+// whatever the size of the benchmark.
 type overlapGuard struct {
-	questions []string // normalised, padded with spaces
+	questions []string         // normalised, padded with spaces
+	words     [][]string       // the words of each question
+	byStart   map[string][]int // first one or two words → questions
 }
 
 func newOverlapGuard(benchmark []string) *overlapGuard {
-	g := &overlapGuard{}
+	g := &overlapGuard{byStart: map[string][]int{}}
 	for _, q := range benchmark {
-		if n := normalize(q); n != "" {
-			g.questions = append(g.questions, " "+n+" ")
+		n := normalize(q)
+		if n == "" {
+			continue
 		}
+		w := strings.Fields(n)
+		key := w[0]
+		if len(w) > 1 {
+			key += " " + w[1]
+		}
+		g.byStart[key] = append(g.byStart[key], len(g.questions))
+		g.questions = append(g.questions, " "+n+" ")
+		g.words = append(g.words, w)
 	}
 	return g
 }
 
 // contains reports whether s holds a benchmark question verbatim.
 func (g *overlapGuard) contains(s string) bool {
-	n := " " + normalize(s) + " "
-	for _, q := range g.questions {
-		if strings.Contains(n, q) {
+	w := strings.Fields(normalize(s))
+	for i := range w {
+		if g.startsAt(w, i, w[i]) {
+			return true
+		}
+		if i+1 < len(w) && g.startsAt(w, i, w[i]+" "+w[i+1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// startsAt reports whether a question indexed under key occurs in w at i.
+func (g *overlapGuard) startsAt(w []string, i int, key string) bool {
+	for _, k := range g.byStart[key] {
+		q := g.words[k]
+		if i+len(q) <= len(w) && slices.Equal(w[i:i+len(q)], q) {
 			return true
 		}
 	}
