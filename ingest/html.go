@@ -33,6 +33,7 @@ type htmlWriter struct {
 	rows   int      // rows written in the current table
 	pre    int      // depth of <pre> elements
 	cell   *strings.Builder
+	term   string // the <dt> waiting for its <dd>
 }
 
 // skipped are elements whose content is never visible text.
@@ -94,6 +95,18 @@ func (w *htmlWriter) walk(n *html.Node) {
 		w.tableRow(n)
 	case a == atom.Td || a == atom.Th:
 		w.tableCell(n)
+	case a == atom.Dt:
+		w.flush()
+		w.children(n)
+		w.term = strings.TrimSpace(w.inline.String())
+		w.inline.Reset()
+	case a == atom.Dd:
+		w.flush()
+		if w.term != "" {
+			w.prefix, w.term = w.term+": ", ""
+		}
+		w.children(n)
+		w.flush()
 	case a == atom.Br:
 		w.flush()
 	case a == atom.Pre:

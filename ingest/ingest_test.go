@@ -84,20 +84,20 @@ func TestExtract(t *testing.T) {
 		want:     "| a | b |\n| --- | --- |\n| 1 | 2 |",
 	}, {
 		name: "xml", filename: "a.xml",
-		data: []byte(`<?xml version="1.0"?><elements><element><name>Iron</name><symbol>Fe</symbol>` +
+		data: []byte(`<?xml version="1.0"?><elements xmlns="urn:x"><element number="26"><name>Iron</name><symbol>Fe</symbol>` +
 			`<description>` + strings.Repeat("A long description. ", 8) + `</description></element></elements>`),
 		encoding: "utf-8",
-		want:     "name: Iron\nsymbol: Fe\n" + strings.TrimSpace(strings.Repeat("A long description. ", 8)),
+		want:     "number: 26\nname: Iron\nsymbol: Fe\n" + strings.TrimSpace(strings.Repeat("A long description. ", 8)),
 	}, {
 		name: "html", filename: "a.html",
 		data: []byte(`<!DOCTYPE html><html><head><title>Page  title</title><style>p{}</style>` +
 			`<script>var x = 1;</script></head><body><h1>Main</h1><p>Some <b>bold</b> text,` +
 			"\n   wrapped.</p><ul><li>one</li><li>two<ul><li>inner</li></ul></li></ul>" +
 			`<table><tr><th>Name</th><th>Symbol</th></tr><tr><td>Iron</td><td>Fe</td></tr></table>` +
-			`<h2>Sub</h2><p>End<br>line</p></body></html>`),
+			`<h2>Sub</h2><p>End<br>line</p><dl><dt>APT</dt><dd>the package tool</dd></dl></body></html>`),
 		title: "Page title", encoding: "utf-8",
 		want: "# Main\n\nSome bold text, wrapped.\n\n- one\n- two\n  - inner\n\n" +
-			"| Name | Symbol |\n| --- | --- |\n| Iron | Fe |\n\n## Sub\n\nEnd\n\nline",
+			"| Name | Symbol |\n| --- | --- |\n| Iron | Fe |\n\n## Sub\n\nEnd\n\nline\n\nAPT: the package tool",
 	}, {
 		name: "docx", filename: "a.docx", data: docx,
 		title: "Elements",

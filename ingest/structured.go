@@ -205,8 +205,8 @@ func writeRule(b *strings.Builder, n int) {
 }
 
 // extractXML renders the text of an XML document: an element holding only
-// short text becomes "name: text", longer text a paragraph, and a
-// container's end a paragraph break.
+// short text becomes "name: text", longer text a paragraph, an attribute
+// "name: value", and a container's end a paragraph break.
 func extractXML(text string) (*Document, error) {
 	dec := xml.NewDecoder(strings.NewReader(text))
 	dec.Strict = true
@@ -237,6 +237,11 @@ func extractXML(text string) (*Document, error) {
 			}
 			stack = append(stack, t.Name.Local)
 			hasChild = append(hasChild, false)
+			for _, a := range t.Attr {
+				if v := strings.Join(strings.Fields(a.Value), " "); a.Name.Space != "xmlns" && a.Name.Local != "xmlns" && v != "" && len(v) <= 120 {
+					fmt.Fprintf(&b, "%s: %s\n", a.Name.Local, v)
+				}
+			}
 		case xml.CharData:
 			pending.Write(t)
 		case xml.EndElement:
