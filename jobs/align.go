@@ -133,6 +133,13 @@ func (p *pipeline) benchmark(ctx context.Context) (attune.Alignment, error) {
 		return a, err
 	}
 	qs, err := p.c.questions(ctx, p.owner, a.DocumentIDs, defaultQuestions, a.Hyperparameters.Seed)
+	if attune.ErrorKind(err) == attune.KindInvalid {
+		// Documents nothing can be asked about still train; the
+		// alignment then ends READY without an evaluation.
+		p.c.log.Warn("no benchmark for alignment; it will not be evaluated",
+			"alignment_id", p.id, "reason", attune.ErrorMessage(err))
+		return a, nil
+	}
 	if err != nil {
 		return a, err
 	}

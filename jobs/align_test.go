@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -279,5 +280,61 @@ func TestStopAlignment(t *testing.T) {
 	}
 	if _, err := os.Stat(ckpt); !os.IsNotExist(err) {
 		t.Errorf("checkpoints of a deleted alignment remain: %v", err)
+	}
+}
+
+// done is a Trainer that finishes at once, for tests of the pipeline
+// around training.
+type done struct{}
+
+func (done) Train(ctx context.Context, req TrainRequest, progress func(TrainProgress)) (TrainResult, error) {
+	progress(TrainProgress{Step: 3, TotalSteps: 3, Loss: 1})
+	return TrainResult{AdapterDir: req.AdapterDir, Steps: 3, Loss: 1}, nil
+}
+
+// TestAlignGeneratesBenchmark checks the benchmark stage: an alignment
+// without a benchmark gets one generated from its documents, and one whose
+// documents hold nothing to ask about still trains and ends READY.
+func TestAlignGeneratesBenchmark(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, t.TempDir())
+	c := e.client(t, Deps{Extractor: Ingest{}, Generator: Extractive{}, Trainer: done{}})
+	events, unsub := c.Subscribe()
+	defer unsub()
+	start(t, c)
+	e.tinyBase(t)
+	faq, err := os.ReadFile("../testdata/corpora/debian-faq/documents/01-basic-defs.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name          string
+		text          string
+		wantBenchmark bool
+	}{
+		{"faq", string(faq), true},
+		{"nothing to ask", "ok", false},
+	}
+	for i, tt := range tests {
+		d := e.ready(t, c, events, fmt.Sprintf("d%d.md", i), tt.text)
+		a, _ := e.newAlignment(t, attune.Hyperparameters{}, "", d.ID)
+		if err := c.StartAlignment(ctx, e.user.ID, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		waitJob(t, events, "align")
+		got, err := e.store.Alignment(ctx, e.user.ID, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != attune.AlignmentReady || (got.BenchmarkID != "") != tt.wantBenchmark {
+			t.Fatalf("%s: alignment %s %q with benchmark %q", tt.name, got.Status, got.Error, got.BenchmarkID)
+		}
+		if !tt.wantBenchmark {
+			continue
+		}
+		b, err := e.store.Benchmark(ctx, e.user.ID, got.BenchmarkID)
+		if err != nil || b.Status != attune.StatusReady || len(b.Questions) == 0 || b.Type != attune.BenchmarkGenerated {
+			t.Errorf("%s: generated benchmark %+v, %v", tt.name, b, err)
+		}
 	}
 }
