@@ -106,6 +106,18 @@ func testDocumentScoping(t *testing.T, s attune.Store) {
 	if _, err := s.Document(ctx, a.ID, d.ID); err != nil {
 		t.Fatalf("the owner lost the document after another user's attempts: %v", err)
 	}
+
+	// An update cannot hand a record to another user or rename it.
+	_, err := s.UpdateDocument(ctx, a.ID, d.ID, func(d *attune.Document) error {
+		d.OwnerID, d.ID = b.ID, "doc_other"
+		return nil
+	})
+	must(t, err, "UpdateDocument")
+	if _, err := s.Document(ctx, a.ID, d.ID); err != nil {
+		t.Errorf("an update moved the document away from its owner: %v", err)
+	}
+	_, err = s.Document(ctx, b.ID, "doc_other")
+	wantKind(t, err, attune.KindNotFound, "Document under the id an update tried to give it")
 }
 
 func testDocumentPages(t *testing.T, s attune.Store) {
