@@ -301,3 +301,22 @@ func TestExtractiveFromFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestTrainingTextBudget(t *testing.T) {
+	c := ingest.Chunk{DocumentID: "d", Text: "one two three", Headings: []string{"Guide", "Part"}}
+	words := func(s string) int { return len(strings.Fields(s)) }
+	tests := []struct {
+		max  int
+		want string
+	}{
+		{0, "Guide > Part\n\none two three"},
+		{6, "Guide > Part\n\none two three"}, // six words with the prefix
+		{5, "one two three"},                 // the prefix would pass the budget
+	}
+	for _, tt := range tests {
+		ts := BuildTrainingSet([]ingest.Chunk{c}, nil, nil, TrainingOptions{MaxTokens: tt.max, Count: words})
+		if got := ts.Train[0].Text; got != tt.want {
+			t.Errorf("budget %d: got %q, want %q", tt.max, got, tt.want)
+		}
+	}
+}

@@ -28,6 +28,12 @@ type TrainingOptions struct {
 	HoldOut   float64 // share of examples set aside for early stopping, 0..0.5; default 0
 	Seed      uint64  // orders the examples and picks the held-out slice
 	System    string  // system message of chat examples; none when empty
+
+	// MaxTokens, with Count, is the token budget of a text example (the
+	// one the chunks were cut to). A chunk is prefixed with its heading
+	// path only when the prefix fits the budget; zero means no limit.
+	MaxTokens int
+	Count     ingest.TokenCounter
 }
 
 // Mixture reports what a training set holds, for the alignment's record.
@@ -70,7 +76,7 @@ func BuildTrainingSet(chunks []ingest.Chunk, pairs []Pair, benchmark []string, o
 
 	var all []Example
 	for _, c := range chunks {
-		text, ok := guard.cleanText(chunkText(c), m)
+		text, ok := guard.cleanText(chunkText(c, opts), m)
 		if !ok {
 			m.DroppedChunks++
 			continue
@@ -122,9 +128,9 @@ func BuildTrainingSet(chunks []ingest.Chunk, pairs []Pair, benchmark []string, o
 }
 
 // chunkText is a chunk as a text example: its heading path first when the
-// chunk does not start at its heading, so that every example says what it
-// is about.
-func chunkText(c ingest.Chunk) string {
+// chunk does not start at its heading and the budget allows, so that every
+// example says what it is about.
+func chunkText(c ingest.Chunk, opts TrainingOptions) string {
 	if strings.HasPrefix(c.Text, "#") {
 		return c.Text
 	}
@@ -135,7 +141,11 @@ func chunkText(c ingest.Chunk) string {
 	if len(path) == 0 {
 		return c.Text
 	}
-	return strings.Join(path, " > ") + "\n\n" + c.Text
+	text := strings.Join(path, " > ") + "\n\n" + c.Text
+	if opts.MaxTokens > 0 && opts.Count != nil && opts.Count(text) > opts.MaxTokens {
+		return c.Text
+	}
+	return text
 }
 
 // overlapGuard finds benchmark questions inside texts. Questions are
