@@ -438,3 +438,28 @@ func TestOpen(t *testing.T) {
 		t.Error("Open of an empty directory succeeded")
 	}
 }
+
+func TestPlanStepPrefillBudget(t *testing.T) {
+	mk := func(prompt int, prefilled bool) *group {
+		g := &group{req: Request{Prompt: make([]int, prompt)}, prefilled: prefilled}
+		g.seqs = []*seq{{}}
+		return g
+	}
+	for _, c := range []struct {
+		name string
+		gs   []*group
+		ran  []bool
+	}{
+		{"decoders always run", []*group{mk(10, true), mk(10, true)}, []bool{true, true}},
+		{"prompts that fit", []*group{mk(1000, false), mk(1000, false), mk(48, false)}, []bool{true, true, true}},
+		{"one over waits", []*group{mk(1500, false), mk(600, false), mk(40, false), mk(5, true)}, []bool{true, false, true, true}},
+		{"a huge prompt runs alone", []*group{mk(5000, false), mk(10, false)}, []bool{true, false}},
+	} {
+		planStep(c.gs, nil)
+		for i, g := range c.gs {
+			if g.ran != c.ran[i] {
+				t.Errorf("%s: group %d ran = %v, want %v", c.name, i, g.ran, c.ran[i])
+			}
+		}
+	}
+}

@@ -17,6 +17,7 @@ type group struct {
 	start     time.Time
 	seqs      []*seq
 	prefilled bool
+	ran       bool // the group had steps in the last forward pass
 	err       error
 	done      chan struct{}
 }
@@ -120,10 +121,7 @@ func (e *Engine) loop() {
 			}
 			return false
 		})
-		steps = steps[:0]
-		for _, g := range active {
-			steps = g.appendSteps(steps)
-		}
+		steps = planStep(active, steps[:0])
 		if len(steps) == 0 {
 			continue
 		}
@@ -132,6 +130,7 @@ func (e *Engine) loop() {
 			for _, g := range active {
 				g.finish(err)
 			}
+			clear(active)
 			active = active[:0]
 			continue
 		}
@@ -149,6 +148,31 @@ func (e *Engine) admit(active []*group) []*group {
 			return active
 		}
 	}
+}
+
+// prefillBudget bounds the prompt tokens prefilled in one forward pass, so
+// that a burst of requests does not make one pass's activations huge; a
+// prompt longer than that runs alone.
+const prefillBudget = 2048
+
+// planStep collects the steps of the next forward pass: every answer that
+// is decoding, and the prompts of new groups while they fit prefillBudget
+// (the first always does). Groups left out wait for a later pass.
+func planStep(active []*group, steps []*qwen2.Step) []*qwen2.Step {
+	budget := prefillBudget
+	for _, g := range active {
+		g.ran = false
+		if !g.prefilled {
+			n := len(g.req.Prompt)
+			if n > budget && budget < prefillBudget {
+				continue
+			}
+			budget -= n
+		}
+		g.ran = true
+		steps = g.appendSteps(steps)
+	}
+	return steps
 }
 
 // appendSteps adds the steps the group's next forward pass needs: its
@@ -169,6 +193,9 @@ func (g *group) appendSteps(steps []*qwen2.Step) []*qwen2.Step {
 // prompt to the group's other answers, then samples and emits a token for
 // each unfinished answer. It reports whether the group is done.
 func (e *Engine) advance(g *group) bool {
+	if !g.ran {
+		return false
+	}
 	if !g.prefilled {
 		first := g.seqs[0]
 		for _, s := range g.seqs[1:] {
