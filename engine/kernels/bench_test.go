@@ -67,6 +67,26 @@ func BenchmarkLinearQ8Decode(b *testing.B) {
 	}
 }
 
+// BenchmarkLinearBatch measures decoding several sequences at once (T
+// tokens, one a sequence), which should still cost about one read of the
+// weights.
+func BenchmarkLinearBatch(b *testing.B) {
+	for _, T := range []int{2, 4, 8} {
+		const out, in = 4864, 896
+		b.Run(fmt.Sprintf("T%d_out%d_in%d", T, out, in), func(b *testing.B) {
+			w := benchMat(out, in)
+			x := randVec(rand.New(rand.NewPCG(1, 1)), T*in)
+			y := make([]float32, T*out)
+			b.SetBytes(int64(2 * out * in))
+			startCPU(b)
+			for b.Loop() {
+				Linear(y, x, w, nil, T)
+			}
+			reportBytes(b, 2*out*in)
+		})
+	}
+}
+
 var prefillShapes = []struct{ T, out, in int }{
 	{256, 4864, 896}, {1024, 4864, 896}, {256, 896, 4864}, {1024, 896, 4864},
 	{128, 151936, 896},

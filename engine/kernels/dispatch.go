@@ -18,6 +18,10 @@ func Linear(y, x []float32, w Mat, bias []float32, T int) {
 		matVec(y, x, w, bias)
 		return
 	}
+	if T <= maxBatch {
+		linearBatch(y, x, w, bias, T)
+		return
+	}
 	if out < 2*nr {
 		linearRows(y, x, w, bias, T)
 		return

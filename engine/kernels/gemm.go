@@ -74,6 +74,14 @@ func (s source) at(r, c int) float32 {
 	return s.f32[i]
 }
 
+// unscaled is at without the row scale of a Q8 source.
+func (s source) unscaled(r, c int) float32 {
+	if s.dtype == Q8 {
+		return float32(s.i8[r*s.ld+c])
+	}
+	return s.at(r, c)
+}
+
 // product describes one call: C[m, n] = alpha·op(A)·op(B) + beta·C, or,
 // for Linear, C = op(A)·op(B) + bias.
 type product struct {

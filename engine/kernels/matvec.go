@@ -11,7 +11,67 @@ var (
 	dotRows = dotRowsGo
 	// axpy adds alpha·x to y.
 	axpy = axpyGo
+	// batchRows sets y[t·out+o] = xp row t · row o of s for t < T and
+	// o in [lo, hi), where xp holds four rows of len(xp)/4 values.
+	batchRows = batchRowsGo
 )
+
+// maxBatch is the most rows of x that linearBatch takes in one read of
+// the weights.
+const maxBatch = 4
+
+// linearBatch computes Linear for 2 ≤ T ≤ maxBatch, as when the server
+// decodes a token for each of a few sequences: every weight row is read
+// once and multiplied with all T rows of x, so the call costs about what
+// one row costs. The rows of w are split among the workers.
+func linearBatch(y, x []float32, w Mat, bias []float32, T int) {
+	in, out := w.Cols, w.Rows
+	s := matSource(w)
+
+	// xp: x padded with zero rows to [maxBatch, in].
+	buf := rowBuffers.get(maxBatch * in)
+	defer rowBuffers.put(buf)
+	xp := *buf
+	copy(xp, x[:T*in])
+	clear(xp[T*in:])
+
+	chunks := 1
+	if out*in >= 1<<16 {
+		chunks = max(1, min(out/16, 8*workers.threads()))
+	}
+	workers.run(chunks, func(i int) {
+		lo, hi := split(out/2, chunks, i)
+		lo, hi = lo*2, hi*2
+		if i == chunks-1 {
+			hi = out
+		}
+		batchRows(y, xp, T, s, lo, hi, out)
+		if bias != nil {
+			for t := range T {
+				yt := y[t*out : (t+1)*out]
+				for o := lo; o < hi; o++ {
+					yt[o] += bias[o]
+				}
+			}
+		}
+	})
+}
+
+// batchRowsGo is the portable batchRows.
+func batchRowsGo(y, xp []float32, T int, s source, lo, hi, out int) {
+	in := len(xp) / maxBatch
+	row := make([]float32, in)
+	for o := lo; o < hi; o++ {
+		s.widenRow(row, o)
+		for t := range T {
+			v := dotGo(xp[t*in:(t+1)*in], row)
+			if s.dtype == Q8 {
+				v *= s.scale[o]
+			}
+			y[t*out+o] = v
+		}
+	}
+}
 
 // matVec computes y = w x (+ bias) for x: [in], w: [out, in], y: [out],
 // splitting the rows of w among the workers.

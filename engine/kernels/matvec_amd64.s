@@ -157,3 +157,157 @@ wloop:
 wdone:
 	VZEROUPPER
 	RET
+
+// The dot products of batched decoding: two weight rows against four
+// activation rows (x, stride ldx), eight columns a step, so that each
+// weight is read once for up to four sequences. Y0-Y3 accumulate weight
+// row 0 against x rows 0-3, Y4-Y7 weight row 1; Y8-Y11 hold the x values
+// and Y12, Y13 the widened weights.
+
+// BATCHSETUP scales the strides and clears the accumulators, once SI = x,
+// R10 = x stride, DI = weight row 0, R8 = weight row stride and CX = steps
+// of 8: R10 becomes the x stride in bytes, R11 three of them, and R8 the
+// weight stride in bytes for elements of ESIZE bytes.
+#define BATCHSETUP(ESIZE) \
+	SHLQ $2, R10; \
+	LEAQ (R10)(R10*2), R11; \
+	IMULQ $ESIZE, R8; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7
+
+#define BLDBF16 \
+	VPMOVZXWD (DI), Y12; \
+	VPMOVZXWD (DI)(R8*1), Y13; \
+	VPSLLD $16, Y12, Y12; \
+	VPSLLD $16, Y13, Y13
+
+#define BLDF16 \
+	VCVTPH2PS (DI), Y12; \
+	VCVTPH2PS (DI)(R8*1), Y13
+
+#define BLDF32 \
+	VMOVUPS (DI), Y12; \
+	VMOVUPS (DI)(R8*1), Y13
+
+#define BLDQ8 \
+	VPMOVSXBD (DI), Y12; \
+	VPMOVSXBD (DI)(R8*1), Y13; \
+	VCVTDQ2PS Y12, Y12; \
+	VCVTDQ2PS Y13, Y13
+
+// BATCHBODY is one step of 8 columns.
+#define BATCHBODY(LOAD, ESIZE) \
+	LOAD; \
+	VMOVUPS (SI), Y8; \
+	VMOVUPS (SI)(R10*1), Y9; \
+	VMOVUPS (SI)(R10*2), Y10; \
+	VMOVUPS (SI)(R11*1), Y11; \
+	VFMADD231PS Y12, Y8, Y0; \
+	VFMADD231PS Y12, Y9, Y1; \
+	VFMADD231PS Y12, Y10, Y2; \
+	VFMADD231PS Y12, Y11, Y3; \
+	VFMADD231PS Y13, Y8, Y4; \
+	VFMADD231PS Y13, Y9, Y5; \
+	VFMADD231PS Y13, Y10, Y6; \
+	VFMADD231PS Y13, Y11, Y7; \
+	ADDQ $32, SI; \
+	ADDQ $(8*ESIZE), DI
+
+// BATCHFINISH stores, for each weight row, its four sums (one an x row)
+// to out[0:4] and out[4:8] at AX.
+#define BATCHFINISH \
+	VHADDPS Y1, Y0, Y0; \
+	VHADDPS Y3, Y2, Y2; \
+	VHADDPS Y2, Y0, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS X1, X0, X0; \
+	VMOVUPS X0, (AX); \
+	VHADDPS Y5, Y4, Y4; \
+	VHADDPS Y7, Y6, Y6; \
+	VHADDPS Y6, Y4, Y4; \
+	VEXTRACTF128 $1, Y4, X5; \
+	VADDPS X5, X4, X4; \
+	VMOVUPS X4, 16(AX); \
+	VZEROUPPER
+
+// func batch2BF16(x *float32, ldx int, w *uint16, ld, n8 int, out *[8]float32)
+TEXT ·batch2BF16(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ ldx+8(FP), R10
+	MOVQ w+16(FP), DI
+	MOVQ ld+24(FP), R8
+	MOVQ n8+32(FP), CX
+	BATCHSETUP(2)
+	TESTQ CX, CX
+	JEQ done
+loop:
+	BATCHBODY(BLDBF16, 2)
+	DECQ CX
+	JNZ loop
+done:
+	MOVQ out+40(FP), AX
+	BATCHFINISH
+	RET
+
+// func batch2F16(x *float32, ldx int, w *uint16, ld, n8 int, out *[8]float32)
+TEXT ·batch2F16(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ ldx+8(FP), R10
+	MOVQ w+16(FP), DI
+	MOVQ ld+24(FP), R8
+	MOVQ n8+32(FP), CX
+	BATCHSETUP(2)
+	TESTQ CX, CX
+	JEQ done
+loop:
+	BATCHBODY(BLDF16, 2)
+	DECQ CX
+	JNZ loop
+done:
+	MOVQ out+40(FP), AX
+	BATCHFINISH
+	RET
+
+// func batch2F32(x *float32, ldx int, w *float32, ld, n8 int, out *[8]float32)
+TEXT ·batch2F32(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ ldx+8(FP), R10
+	MOVQ w+16(FP), DI
+	MOVQ ld+24(FP), R8
+	MOVQ n8+32(FP), CX
+	BATCHSETUP(4)
+	TESTQ CX, CX
+	JEQ done
+loop:
+	BATCHBODY(BLDF32, 4)
+	DECQ CX
+	JNZ loop
+done:
+	MOVQ out+40(FP), AX
+	BATCHFINISH
+	RET
+
+// func batch2Q8(x *float32, ldx int, w *int8, ld, n8 int, out *[8]float32)
+TEXT ·batch2Q8(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ ldx+8(FP), R10
+	MOVQ w+16(FP), DI
+	MOVQ ld+24(FP), R8
+	MOVQ n8+32(FP), CX
+	BATCHSETUP(1)
+	TESTQ CX, CX
+	JEQ done
+loop:
+	BATCHBODY(BLDQ8, 1)
+	DECQ CX
+	JNZ loop
+done:
+	MOVQ out+40(FP), AX
+	BATCHFINISH
+	RET

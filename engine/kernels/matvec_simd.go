@@ -10,6 +10,7 @@ func init() {
 	}
 	dotRows = dotRowsAVX2
 	axpy = axpyAVX2
+	batchRows = batchRowsAVX2
 }
 
 // Implemented in matvec_amd64.s: out[r] = x · row r of w for four rows of
@@ -18,6 +19,58 @@ func dot4BF16(x *float32, w *uint16, ld, n16 int, out *[4]float32)
 func dot4F16(x *float32, w *uint16, ld, n16 int, out *[4]float32)
 func dot4F32(x *float32, w *float32, ld, n16 int, out *[4]float32)
 func dot4Q8(x *float32, w *int8, ld, n16 int, out *[4]float32)
+
+// Implemented in matvec_amd64.s: out[4j+t] = x row t · w row j for two
+// rows of w (stride ld) and four of x (stride ldx), over 8·n8 columns.
+func batch2BF16(x *float32, ldx int, w *uint16, ld, n8 int, out *[8]float32)
+func batch2F16(x *float32, ldx int, w *uint16, ld, n8 int, out *[8]float32)
+func batch2F32(x *float32, ldx int, w *float32, ld, n8 int, out *[8]float32)
+func batch2Q8(x *float32, ldx int, w *int8, ld, n8 int, out *[8]float32)
+
+// batchRowsAVX2 takes the rows of s two at a time against the four rows of
+// xp; the last columns (fewer than 8) are added in Go, and an odd last row
+// is left to the portable loop.
+func batchRowsAVX2(y, xp []float32, T int, s source, lo, hi, out int) {
+	in := len(xp) / maxBatch
+	n8 := in / 8
+	_ = xp[maxBatch*in-1]
+	var sums [8]float32
+	o := lo
+	for ; o+2 <= hi && n8 > 0; o += 2 {
+		r := o * s.ld
+		last := r + s.ld + in - 1
+		switch s.dtype {
+		case BF16:
+			_ = s.u16[last]
+			batch2BF16(&xp[0], in, &s.u16[r], s.ld, n8, &sums)
+		case F16:
+			_ = s.u16[last]
+			batch2F16(&xp[0], in, &s.u16[r], s.ld, n8, &sums)
+		case Q8:
+			_ = s.i8[last]
+			batch2Q8(&xp[0], in, &s.i8[r], s.ld, n8, &sums)
+		default:
+			_ = s.f32[last]
+			batch2F32(&xp[0], in, &s.f32[r], s.ld, n8, &sums)
+		}
+		for j := range 2 {
+			scale := float32(1)
+			if s.dtype == Q8 {
+				scale = s.scale[o+j]
+			}
+			for t := range T {
+				v := sums[4*j+t]
+				for c := 8 * n8; c < in; c++ {
+					v += xp[t*in+c] * s.unscaled(o+j, c)
+				}
+				y[t*out+o+j] = v * scale
+			}
+		}
+	}
+	if o < hi {
+		batchRowsGo(y, xp, T, s, o, hi, out)
+	}
+}
 
 // dotRowsAVX2 takes the rows four at a time so that each load of x serves
 // four rows; the last columns (fewer than 16) and rows (fewer than 4) are
