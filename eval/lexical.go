@@ -19,7 +19,11 @@ import (
 //   - number: it is a number and the answer holds a number within
 //     NumberTolerance of it, relatively;
 //   - overlap: the token F1 between answer and reference reaches
-//     F1Threshold (for prose references a model paraphrases).
+//     F1Threshold (for prose references a model paraphrases);
+//   - excerpt: the answer is a run of at least MinExcerptWords words of the
+//     reference, verbatim (a model that recites the start of a long answer
+//     and stops at its length limit knows it; by chance so long a run does
+//     not match).
 //
 // Relevance is 1 for an exact match and the best token F1 otherwise.
 // Containment is lenient by design: an answer listing several candidates
@@ -27,6 +31,7 @@ import (
 type Lexical struct {
 	F1Threshold     float64 // default 0.5
 	NumberTolerance float64 // relative; default 0.005 (0.5 %)
+	MinExcerptWords int     // default 12
 }
 
 func (l Lexical) withDefaults() Lexical {
@@ -35,6 +40,9 @@ func (l Lexical) withDefaults() Lexical {
 	}
 	if l.NumberTolerance <= 0 {
 		l.NumberTolerance = 0.005
+	}
+	if l.MinExcerptWords <= 0 {
+		l.MinExcerptWords = 12
 	}
 	return l
 }
@@ -61,6 +69,8 @@ func (l Lexical) Judge(_ context.Context, _ string, ref Reference, answer string
 			v.Relevance = max(v.Relevance, tokenF1(l.sameNumber(got, want), want))
 		case f1 >= l.F1Threshold && !v.Correct:
 			v.Correct, v.Reason = true, "token overlap above threshold"
+		case len(got) >= l.MinExcerptWords && containsRun(want, got) && !v.Correct:
+			v.Correct, v.Reason = true, "answer is an excerpt of the reference"
 		}
 	}
 	if !v.Correct {
