@@ -149,7 +149,8 @@ func Open(dir string, log *slog.Logger) (*Engine, error) {
 }
 
 // Close stops the decoding loop, failing generations still running with
-// ErrClosed, and closes the model if Open loaded it.
+// ErrClosed, and closes the model if Open loaded it. Score and Embed calls
+// must have returned: they use the model directly.
 func (e *Engine) Close() error {
 	var err error
 	e.closeOnce.Do(func() {
