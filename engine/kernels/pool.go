@@ -56,7 +56,10 @@ func (j *job) drain() {
 }
 
 // run calls fn(i) for every i in [0, n) and returns when all calls have
-// returned. Idle workers join in; busy ones are not waited for.
+// returned. Idle workers join in; busy ones are not waited for. The offer
+// to join is renewed before each index the caller takes, so that a worker
+// still returning from the previous job joins this one late rather than
+// not at all.
 func (p *pool) run(n int, fn func(i int)) {
 	if n <= 1 || p.size == 0 {
 		for i := range n {
@@ -65,18 +68,31 @@ func (p *pool) run(n int, fn func(i int)) {
 		return
 	}
 	j := &job{fn: fn, n: int64(n)}
-	for range min(n-1, p.size) {
-		j.wg.Add(1)
-		select {
-		case p.jobs <- j:
-			continue
-		default:
-			j.wg.Done()
+	want, helpers := min(n-1, p.size), 0
+	for {
+		for helpers < want && p.offer(j) {
+			helpers++
 		}
-		break
+		i := j.next.Add(1) - 1
+		if i >= j.n {
+			break
+		}
+		fn(int(i))
 	}
-	j.drain()
 	j.wg.Wait()
+}
+
+// offer hands j to an idle worker, if there is one, and reports whether
+// one took it.
+func (p *pool) offer(j *job) bool {
+	j.wg.Add(1)
+	select {
+	case p.jobs <- j:
+		return true
+	default:
+		j.wg.Done()
+		return false
+	}
 }
 
 // threads is how many goroutines a parallel kernel plans its work for.
