@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -244,9 +243,9 @@ func (p *pipeline) trainRequest(ctx context.Context, a attune.Alignment) (TrainR
 	return TrainRequest{
 		AlignmentID: a.ID, BaseModel: base, Hyperparameters: a.Hyperparameters.WithDefaults(),
 		Documents: docs, Benchmark: held,
-		CheckpointDir:   filepath.Join(p.c.cfg.WorkDir, "checkpoints", a.ID),
+		CheckpointDir:   p.c.checkpointDir(p.owner, a.ID),
 		CheckpointEvery: p.c.cfg.CheckpointEvery,
-		AdapterDir:      filepath.Join(p.c.cfg.WorkDir, "adapters", a.ModelID),
+		AdapterDir:      p.c.adapterDir(p.owner, a.ModelID),
 	}, nil
 }
 
@@ -311,7 +310,7 @@ func (p *pipeline) stopped(ctx context.Context) {
 	a, err := p.c.deps.Store.Alignment(ctx, p.owner, p.id)
 	if attune.ErrorKind(err) == attune.KindNotFound {
 		// Deleted: nothing will use its checkpoints.
-		os.RemoveAll(filepath.Join(p.c.cfg.WorkDir, "checkpoints", p.id))
+		os.RemoveAll(p.c.checkpointDir(p.owner, p.id))
 		p.c.log.Info("alignment deleted while running", "alignment_id", p.id)
 		return
 	}

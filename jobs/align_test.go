@@ -130,7 +130,7 @@ func TestAlignTiny(t *testing.T) {
 	if _, err := lora.Load(model.AdapterPath, cfg); model.Status != attune.ModelEvaluated || err != nil {
 		t.Fatalf("model %s with adapter %q: %v", model.Status, model.AdapterPath, err)
 	}
-	if _, err := os.Stat(filepath.Join(e.dir, "work", "checkpoints", a.ID)); !os.IsNotExist(err) || got.Checkpoint != "" {
+	if _, err := os.Stat(c.checkpointDir(e.user.ID, a.ID)); !os.IsNotExist(err) || got.Checkpoint != "" {
 		t.Errorf("checkpoints of a finished alignment remain: %v, %q", err, got.Checkpoint)
 	}
 
@@ -263,7 +263,7 @@ func TestStopAlignment(t *testing.T) {
 
 	// Deleted while training: the job ends quietly and its checkpoints go.
 	del, _ := e.newAlignment(t, attune.Hyperparameters{}, "", d.ID)
-	ckpt := filepath.Join(e.dir, "work", "checkpoints", del.ID)
+	ckpt := c.checkpointDir(e.user.ID, del.ID)
 	if err := os.MkdirAll(ckpt, 0o755); err != nil {
 		t.Fatal(err)
 	}

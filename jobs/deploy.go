@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"path/filepath"
 	"time"
 
 	"attune"
@@ -88,7 +87,7 @@ func (c *Client) earlyAdapter(ctx context.Context, m attune.AlignedModel) (strin
 			"model %s has no checkpoint to deploy yet; try again after its first checkpoint (step %d of %d)",
 			m.ID, a.Step, a.TotalSteps)
 	}
-	dst := filepath.Join(c.cfg.WorkDir, "adapters", m.ID+"-early")
+	dst := c.adapterDir(m.OwnerID, m.ID) + earlySuffix
 	if err := copyAdapter(a.Checkpoint, dst); err != nil {
 		return "", err
 	}

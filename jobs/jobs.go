@@ -237,6 +237,9 @@ func (c *Client) Start(ctx context.Context) error {
 	if err := c.recoverOrphans(ctx); err != nil {
 		return err
 	}
+	if err := c.sweepWork(ctx); err != nil {
+		c.log.Warn("cannot sweep the work directory", "error", err)
+	}
 	if err := c.river.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: cannot start: %w", err)
 	}

@@ -326,3 +326,42 @@ func TestGenerateBenchmark(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepWork checks that Start removes the work files of deleted
+// records and keeps those of live ones.
+func TestSweepWork(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, t.TempDir())
+	c := e.client(t, Deps{Extractor: Ingest{}})
+	events, unsub := c.Subscribe()
+	defer unsub()
+	start(t, c)
+	e.tinyBase(t)
+	d := e.ready(t, c, events, "a.md", "# A\n\ntext")
+	live, liveModel := e.newAlignment(t, attune.Hyperparameters{}, "", d.ID)
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	dirs := map[string]bool{ // path → whether it must survive
+		c.checkpointDir(e.user.ID, live.ID):                              true,
+		c.adapterDir(e.user.ID, liveModel.ID):                            true,
+		c.adapterDir(e.user.ID, liveModel.ID) + earlySuffix:              true,
+		c.checkpointDir(e.user.ID, attune.NewID(attune.PrefixAlignment)): false,
+		c.adapterDir(e.user.ID, attune.NewID(attune.PrefixModel)):        false,
+		c.adapterDir("user_gone", attune.NewID(attune.PrefixModel)):      false,
+	}
+	for dir := range dirs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c2 := e.client(t, Deps{})
+	start(t, c2)
+	for dir, keep := range dirs {
+		_, err := os.Stat(dir)
+		if got := err == nil; got != keep {
+			t.Errorf("%s: kept %v, want %v", dir, got, keep)
+		}
+	}
+}
