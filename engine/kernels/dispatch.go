@@ -14,7 +14,10 @@ func Linear(y, x []float32, w Mat, bias []float32, T int) {
 	if bias != nil {
 		checkLen("Linear", "bias", bias, out)
 	}
-	if T == 1 {
+	switch {
+	case T == 0:
+		return
+	case T == 1:
 		matVec(y, x, w, bias)
 		return
 	}

@@ -1,8 +1,10 @@
 package kernels
 
-// This file holds the matrix-vector products: Linear with T = 1, the
-// decoding step, whose time is the time to read the weights once; and Gemm
-// with a single row, for attention over the key/value cache.
+// This file holds the products bound by reading the weights: Linear with
+// T = 1 (decoding a token) and with T up to maxBatch (a token for each of a
+// few sequences), whose time is the time to read the weights once; Linear
+// with very few outputs (LoRA factors); and Gemm with a single row, for
+// attention over the key/value cache.
 
 // The machine-specific loops, replaced at start-up where the CPU has
 // something faster (see matvec_simd.go).
