@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"attune/client"
 )
 
 func TestProgressBarPlain(t *testing.T) {
@@ -75,5 +77,40 @@ func TestFormat(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
+	}
+}
+
+func TestAlignProgressPlain(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	status := func(status, stage string, progress float64, step int, loss float64, eta time.Duration) *client.AlignmentStatus {
+		st := &client.AlignmentStatus{Status: status}
+		st.Data = client.Alignment{Status: status, Stage: stage, Progress: progress,
+			Training: &client.TrainingState{Step: step, TotalSteps: 4, Loss: loss}}
+		if eta > 0 {
+			st.Data.EstimatedCompletion = client.Time{Time: now.Add(eta)}
+		}
+		return st
+	}
+	var out bytes.Buffer
+	p := &alignProgress{w: &out, now: func() time.Time { return now }}
+	for _, st := range []*client.AlignmentStatus{
+		status("QUEUED", "queued", 0, 0, 0, 0),
+		status("PROCESSING", "training", 10, 0, 0, 0),
+		status("PROCESSING", "training", 12, 0, 0, 0), // same tenth: no line
+		status("PROCESSING", "training", 32, 1, 11.94, 18*time.Second),
+		status("EVALUATING", "evaluation", 85, 4, 11.93, 5*time.Second),
+		status("PROCESSING", "done", 100, 4, 11.93, 0),
+	} {
+		p.show(st)
+	}
+	p.finish(status("READY", "done", 100, 4, 11.93, 0))
+	want := `align queued   0%
+align training  10%
+align training  32%  step 1/4  loss 11.9400  ETA 18s
+align evaluation  85%  step 4/4  loss 11.9300  ETA 5s
+align ready 100%  4 steps, final loss 11.9300
+`
+	if got := out.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
