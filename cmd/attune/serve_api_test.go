@@ -191,6 +191,16 @@ func TestServeFailurePaths(t *testing.T) {
 		if v := e.get("data").([]any)[0].(map[string]any)["embedding"].([]any); len(v) != 32 {
 			t.Errorf("embedding of %d values, want 32", len(v))
 		}
+		two := map[string]any{"model": serveBase, "messages": []any{map[string]any{"role": "user", "content": [](map[string]any){{"type": "text", "text": "Hi"}}}},
+			"n": 2, "max_tokens": 3, "temperature": 1, "seed": 5}
+		a = ts.call("POST", "/api/v3/inference/chat/completions", ts.bob, two).want(t, 200, "two sampled answers")
+		again := ts.call("POST", "/api/v3/inference/chat/completions", ts.bob, two).want(t, 200, "the same, again")
+		if n := len(a.get("choices").([]any)); n != 2 {
+			t.Errorf("%d choices for n=2", n)
+		}
+		if got, want := string(mustJSON(again.get("choices"))), string(mustJSON(a.get("choices"))); got != want {
+			t.Errorf("the same seed gave %s then %s", want, got)
+		}
 		ts.call("POST", "/v1/chat/completions", ts.bob, map[string]any{"model": serveBase, "messages": []any{}}).want(t, 422, "no messages")
 		ts.call("POST", "/v1/chat/completions", ts.bob, map[string]any{"model": serveBase, "messages": []any{map[string]any{"role": "user", "content": "x"}}, "temperature": 3}).want(t, 422, "temperature out of range")
 		ts.call("POST", "/v1/chat/completions", ts.bob, map[string]any{"model": "nope", "messages": []any{map[string]any{"role": "user", "content": "x"}}}).want(t, 404, "unknown model")
@@ -291,4 +301,9 @@ func streamChat(t *testing.T, ts *testServer, path, key string, body map[string]
 		}
 	}
 	return text.String()
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }
