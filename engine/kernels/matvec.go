@@ -14,13 +14,14 @@ var (
 	// axpy adds alpha·x to y.
 	axpy = axpyGo
 	// batchRows sets y[t·out+o] = xp row t · row o of s for t < T and
-	// o in [lo, hi), where xp holds four rows of len(xp)/4 values.
+	// o in [lo, hi), where xp holds maxBatch rows of len(xp)/maxBatch
+	// values.
 	batchRows = batchRowsGo
 )
 
 // maxBatch is the most rows of x that linearBatch takes in one read of
 // the weights.
-const maxBatch = 4
+const maxBatch = 8
 
 // linearBatch computes Linear for 2 ≤ T ≤ maxBatch, as when the server
 // decodes a token for each of a few sequences: every weight row is read

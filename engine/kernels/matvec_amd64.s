@@ -311,3 +311,127 @@ done:
 	MOVQ out+40(FP), AX
 	BATCHFINISH
 	RET
+
+// The dot products of larger decoding batches: one weight row at a time
+// against eight activation rows, eight columns a step, the activations
+// read as memory operands of the FMAs. Y0-Y7 accumulate x rows 0-7 and Y8
+// holds the widened weights.
+
+#define B8LDBF16 \
+	VPMOVZXWD (DI), Y8; \
+	VPSLLD $16, Y8, Y8
+
+#define B8LDF16 \
+	VCVTPH2PS (DI), Y8
+
+#define B8LDF32 \
+	VMOVUPS (DI), Y8
+
+#define B8LDQ8 \
+	VPMOVSXBD (DI), Y8; \
+	VCVTDQ2PS Y8, Y8
+
+// BATCH8 is the whole function body for a weight load LOAD of ESIZE-byte
+// elements: for each of the rows, the sums against the eight x rows go to
+// out[8r : 8r+8].
+#define BATCH8(LOAD, ESIZE) \
+	SHLQ $2, R10; \
+	LEAQ (R10)(R10*2), R11; \
+	IMULQ $ESIZE, R8; \
+	MOVQ DI, R13; \
+	TESTQ BX, BX; \
+	JEQ b8done; \
+b8row: \
+	MOVQ R9, SI; \
+	LEAQ (SI)(R10*4), R12; \
+	MOVQ R13, DI; \
+	MOVQ DX, CX; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7; \
+	TESTQ CX, CX; \
+	JEQ b8sum; \
+b8loop: \
+	LOAD; \
+	VFMADD231PS (SI), Y8, Y0; \
+	VFMADD231PS (SI)(R10*1), Y8, Y1; \
+	VFMADD231PS (SI)(R10*2), Y8, Y2; \
+	VFMADD231PS (SI)(R11*1), Y8, Y3; \
+	VFMADD231PS (R12), Y8, Y4; \
+	VFMADD231PS (R12)(R10*1), Y8, Y5; \
+	VFMADD231PS (R12)(R10*2), Y8, Y6; \
+	VFMADD231PS (R12)(R11*1), Y8, Y7; \
+	ADDQ $32, SI; \
+	ADDQ $32, R12; \
+	ADDQ $(8*ESIZE), DI; \
+	DECQ CX; \
+	JNZ b8loop; \
+b8sum: \
+	VHADDPS Y1, Y0, Y0; \
+	VHADDPS Y3, Y2, Y2; \
+	VHADDPS Y2, Y0, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS X1, X0, X0; \
+	VMOVUPS X0, (AX); \
+	VHADDPS Y5, Y4, Y4; \
+	VHADDPS Y7, Y6, Y6; \
+	VHADDPS Y6, Y4, Y4; \
+	VEXTRACTF128 $1, Y4, X5; \
+	VADDPS X5, X4, X4; \
+	VMOVUPS X4, 16(AX); \
+	ADDQ $32, AX; \
+	ADDQ R8, R13; \
+	DECQ BX; \
+	JNZ b8row; \
+b8done: \
+	VZEROUPPER; \
+	RET
+
+// func batch8BF16(x *float32, ldx int, w *uint16, ld, n8, rows int, out *float32)
+TEXT ·batch8BF16(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), R9
+	MOVQ ldx+8(FP), R10
+	MOVQ w+16(FP), DI
+	MOVQ ld+24(FP), R8
+	MOVQ n8+32(FP), DX
+	MOVQ rows+40(FP), BX
+	MOVQ out+48(FP), AX
+	BATCH8(B8LDBF16, 2)
+
+// func batch8F16(x *float32, ldx int, w *uint16, ld, n8, rows int, out *float32)
+TEXT ·batch8F16(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), R9
+	MOVQ ldx+8(FP), R10
+	MOVQ w+16(FP), DI
+	MOVQ ld+24(FP), R8
+	MOVQ n8+32(FP), DX
+	MOVQ rows+40(FP), BX
+	MOVQ out+48(FP), AX
+	BATCH8(B8LDF16, 2)
+
+// func batch8F32(x *float32, ldx int, w *float32, ld, n8, rows int, out *float32)
+TEXT ·batch8F32(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), R9
+	MOVQ ldx+8(FP), R10
+	MOVQ w+16(FP), DI
+	MOVQ ld+24(FP), R8
+	MOVQ n8+32(FP), DX
+	MOVQ rows+40(FP), BX
+	MOVQ out+48(FP), AX
+	BATCH8(B8LDF32, 4)
+
+// func batch8Q8(x *float32, ldx int, w *int8, ld, n8, rows int, out *float32)
+TEXT ·batch8Q8(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), R9
+	MOVQ ldx+8(FP), R10
+	MOVQ w+16(FP), DI
+	MOVQ ld+24(FP), R8
+	MOVQ n8+32(FP), DX
+	MOVQ rows+40(FP), BX
+	MOVQ out+48(FP), AX
+	BATCH8(B8LDQ8, 1)

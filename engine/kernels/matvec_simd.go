@@ -27,10 +27,22 @@ func batch2F16(x *float32, ldx int, w *uint16, ld, n8 int, out *[8]float32)
 func batch2F32(x *float32, ldx int, w *float32, ld, n8 int, out *[8]float32)
 func batch2Q8(x *float32, ldx int, w *int8, ld, n8 int, out *[8]float32)
 
-// batchRowsAVX2 takes the rows of s two at a time against the four rows of
-// xp; the last columns (fewer than 8) are added in Go, and an odd last row
-// is left to the portable loop.
+// Implemented in matvec_amd64.s: out[8r+t] = x row t · w row r for rows
+// rows of w (stride ld) and eight of x (stride ldx), over 8·n8 columns.
+func batch8BF16(x *float32, ldx int, w *uint16, ld, n8, rows int, out *float32)
+func batch8F16(x *float32, ldx int, w *uint16, ld, n8, rows int, out *float32)
+func batch8F32(x *float32, ldx int, w *float32, ld, n8, rows int, out *float32)
+func batch8Q8(x *float32, ldx int, w *int8, ld, n8, rows int, out *float32)
+
+// batchRowsAVX2 takes, for T ≤ 4, the rows of s two at a time against the
+// first four rows of xp; the last columns (fewer than 8) are added in Go,
+// and an odd last row is left to the portable loop. Larger T go to
+// batch8RowsAVX2.
 func batchRowsAVX2(y, xp []float32, T int, s source, lo, hi, out int) {
+	if T > maxBatch/2 {
+		batch8RowsAVX2(y, xp, T, s, lo, hi, out)
+		return
+	}
 	in := len(xp) / maxBatch
 	n8 := in / 8
 	_ = xp[maxBatch*in-1]
@@ -69,6 +81,52 @@ func batchRowsAVX2(y, xp []float32, T int, s source, lo, hi, out int) {
 	}
 	if o < hi {
 		batchRowsGo(y, xp, T, s, o, hi, out)
+	}
+}
+
+// batch8RowsAVX2 is batchRowsAVX2 for five to eight rows of x: the rows of
+// s go one at a time against all eight rows of xp, 64 rows a call.
+func batch8RowsAVX2(y, xp []float32, T int, s source, lo, hi, out int) {
+	in := len(xp) / maxBatch
+	n8 := in / 8
+	if n8 == 0 {
+		batchRowsGo(y, xp, T, s, lo, hi, out)
+		return
+	}
+	_ = xp[maxBatch*in-1]
+	var sums [64 * maxBatch]float32
+	for o0 := lo; o0 < hi; o0 += 64 {
+		rows := min(64, hi-o0)
+		r := o0 * s.ld
+		last := r + (rows-1)*s.ld + in - 1
+		switch s.dtype {
+		case BF16:
+			_ = s.u16[last]
+			batch8BF16(&xp[0], in, &s.u16[r], s.ld, n8, rows, &sums[0])
+		case F16:
+			_ = s.u16[last]
+			batch8F16(&xp[0], in, &s.u16[r], s.ld, n8, rows, &sums[0])
+		case Q8:
+			_ = s.i8[last]
+			batch8Q8(&xp[0], in, &s.i8[r], s.ld, n8, rows, &sums[0])
+		default:
+			_ = s.f32[last]
+			batch8F32(&xp[0], in, &s.f32[r], s.ld, n8, rows, &sums[0])
+		}
+		for j := range rows {
+			o := o0 + j
+			scale := float32(1)
+			if s.dtype == Q8 {
+				scale = s.scale[o]
+			}
+			for t := range T {
+				v := sums[maxBatch*j+t]
+				for c := 8 * n8; c < in; c++ {
+					v += xp[t*in+c] * s.unscaled(o, c)
+				}
+				y[t*out+o] = v * scale
+			}
+		}
 	}
 }
 
