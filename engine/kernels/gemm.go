@@ -5,8 +5,9 @@ import "sync"
 // This file holds the packed, cache-blocked matrix product behind Linear
 // (T > 1), LinearInput and Gemm: C[m, n] (+)= op(A)[m, k] · op(B)[k, n].
 //
-// op(A), an f32 activation, is packed once per call into micro-panels of
-// mr rows, [m/mr][k][mr], scaled by alpha. op(B), usually a weight in its
+// op(A), an f32 activation, is packed once per call (per slab of depth
+// for very deep products) into micro-panels of mr rows, [m/mr][k][mr],
+// scaled by alpha. op(B), usually a weight in its
 // stored precision, is widened and packed by each worker into panels of
 // nr columns, [nc/nr][kc][nr], one (kc × nc) block at a time, so that a
 // block is widened once and reused by every row of A. The micro-kernel
@@ -23,7 +24,8 @@ const (
 	nc = 64
 )
 
-// mcBlocks is the number of A micro-panels in a row block.
+// mcBlocks is the number of A micro-panels in a row block: 16 × mr × kc
+// floats (96 KiB) stay in L2 while a B micro-panel is used against them.
 var mcBlocks = 16
 
 // The machine-specific inner loops. The portable versions below are
@@ -56,6 +58,7 @@ type source struct {
 	ld    int
 }
 
+// matSource returns the source of a weight matrix.
 func matSource(w Mat) source {
 	return source{dtype: w.DType, f32: w.F32, u16: w.U16, i8: w.I8, scale: w.Scale, ld: w.Cols}
 }
