@@ -78,7 +78,7 @@ func runDemo(ctx context.Context, args []string, io stdio) error {
 	}
 	url, stop, err := startDemoServer(ctx, o.dataDir, o.addr)
 	if err != nil {
-		return fmt.Errorf("demo: cannot start the server: %w", err)
+		return fmt.Errorf("demo: cannot start the server (is another one using %s? choose another --addr): %w", o.addr, err)
 	}
 	defer stop()
 	fmt.Fprintf(io.out, "server listening on %s\n\n", url)
@@ -93,10 +93,20 @@ func runDemo(ctx context.Context, args []string, io stdio) error {
 	if o.noServe {
 		return nil
 	}
-	fmt.Fprintf(io.out, "\nattune is serving at %s (Ctrl-C stops it)\n  export ATTUNE_URL=%s ATTUNE_KEY=%s\n  attune chat %s\n",
-		url, url, st.Key, d.alignedModel)
+	printServing(io.out, url, st.Key, d.alignedModel)
 	<-ctx.Done()
 	return nil
+}
+
+// printServing tells the user how to reach the server the demo leaves
+// running.
+func printServing(w io.Writer, url, key, model string) {
+	fmt.Fprintf(w, "\nattune is serving at %s (Ctrl-C stops it). Try:\n", url)
+	fmt.Fprintf(w, "  export ATTUNE_URL=%s ATTUNE_KEY=%s\n", url, key)
+	fmt.Fprintf(w, "  attune chat %s\n", model)
+	fmt.Fprintf(w, "  curl -s $ATTUNE_URL/v1/chat/completions -H \"Authorization: Bearer $ATTUNE_KEY\" \\\n"+
+		"    -H 'Content-Type: application/json' \\\n"+
+		"    -d '{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"What is the symbol for gold?\"}]}'\n", model)
 }
 
 // parseDemoFlags reads the demo's flags.
