@@ -338,3 +338,68 @@ func TestAlignGeneratesBenchmark(t *testing.T) {
 		}
 	}
 }
+
+// TestEarlyDeploy deploys the newest checkpoint of a running alignment: the
+// deploy job serves a copy of it, which survives training replacing its
+// checkpoint and the alignment being stopped.
+func TestEarlyDeploy(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, t.TempDir())
+
+	// A real adapter of the tiny model's shape stands in as the checkpoint.
+	cfg, err := qwen2.LoadConfig(filepath.Join("..", "testdata", "reference", "qwen2-tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad, err := lora.New(lora.Config{Rank: 2}, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(t.TempDir(), "last")
+	if err := ad.Save(ckpt); err != nil {
+		t.Fatal(err)
+	}
+
+	tr := stall{checkpoint: ckpt, started: make(chan struct{}, 1), tick: make(chan struct{})}
+	c := e.client(t, Deps{Extractor: Ingest{}, Trainer: tr, Deployer: AdapterCheck{}})
+	events, unsub := c.Subscribe()
+	defer unsub()
+	start(t, c)
+	e.tinyBase(t)
+	d := e.ready(t, c, events, "a.md", "# A\n\ntext")
+	a, m := e.newAlignment(t, attune.Hyperparameters{}, "", d.ID)
+	if err := c.StartAlignment(ctx, e.user.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	<-tr.started
+
+	task := attune.DeploymentTask{ID: attune.NewID(attune.PrefixTask), OwnerID: e.user.ID,
+		ModelID: m.ID, Kind: attune.TaskDeploy, Early: true}
+	if err := e.store.CreateDeploymentTask(ctx, &task); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Deploy(ctx, e.user.ID, task.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, events, "deploy")
+	model, _ := e.store.AlignedModel(ctx, e.user.ID, m.ID)
+	if model.DeploymentStatus != attune.Deployed || model.AdapterPath != c.adapterDir(e.user.ID, m.ID)+earlySuffix {
+		t.Fatalf("early-deployed model: %s with adapter %q", model.DeploymentStatus, model.AdapterPath)
+	}
+
+	// Training replaces its checkpoint; the deployed copy stays loadable.
+	if err := os.RemoveAll(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lora.Load(model.AdapterPath, cfg); err != nil {
+		t.Errorf("the deployed copy does not load: %v", err)
+	}
+	if _, err := c.StopAlignment(ctx, e.user.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, events, "align")
+	if model, _ = e.store.AlignedModel(ctx, e.user.ID, m.ID); model.AdapterPath != c.adapterDir(e.user.ID, m.ID)+earlySuffix ||
+		model.DeploymentStatus != attune.Deployed {
+		t.Errorf("after stop: %s with adapter %q", model.DeploymentStatus, model.AdapterPath)
+	}
+}
