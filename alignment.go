@@ -37,12 +37,11 @@ type Stage string
 
 // The pipeline stages, in order.
 const (
-	StageQueued       Stage = "queued"
-	StageBenchmark    Stage = "benchmark generation"
-	StageTrainingData Stage = "training data preparation"
-	StageTraining     Stage = "training"
-	StageEvaluation   Stage = "evaluation"
-	StageDone         Stage = "done"
+	StageQueued     Stage = "queued"
+	StageBenchmark  Stage = "benchmark generation"
+	StageTraining   Stage = "training"
+	StageEvaluation Stage = "evaluation"
+	StageDone       Stage = "done"
 )
 
 // Hyperparameters are the training settings of an alignment. Zero fields
