@@ -13,12 +13,12 @@ func init() {
 	batchRows = batchRowsAVX2
 }
 
-// Implemented in matvec_amd64.s: out[r] = x · row r of w for four rows of
-// stride ld, over 16·n16 columns.
-func dot4BF16(x *float32, w *uint16, ld, n16 int, out *[4]float32)
-func dot4F16(x *float32, w *uint16, ld, n16 int, out *[4]float32)
-func dot4F32(x *float32, w *float32, ld, n16 int, out *[4]float32)
-func dot4Q8(x *float32, w *int8, ld, n16 int, out *[4]float32)
+// Implemented in matvec_amd64.s: out[r] = x · row r of w, for rows rows
+// of stride ld, over 32·n32 columns.
+func rowsBF16(x *float32, w *uint16, ld, n32, rows int, out *float32)
+func rowsF16(x *float32, w *uint16, ld, n32, rows int, out *float32)
+func rowsF32(x *float32, w *float32, ld, n32, rows int, out *float32)
+func rowsQ8(x *float32, w *int8, ld, n32, rows int, out *float32)
 
 // Implemented in matvec_amd64.s: out[4j+t] = x row t · w row j for two
 // rows of w (stride ld) and four of x (stride ldx), over 8·n8 columns.
@@ -130,47 +130,38 @@ func batch8RowsAVX2(y, xp []float32, T int, s source, lo, hi, out int) {
 	}
 }
 
-// dotRowsAVX2 takes the rows four at a time so that each load of x serves
-// four rows; the last columns (fewer than 16) and rows (fewer than 4) are
-// left to the portable loop.
+// dotRowsAVX2 reads the rows of s one after another in assembly; the last
+// columns (fewer than 32) are added in Go.
 func dotRowsAVX2(y, x []float32, s source, r0 int) {
 	in := len(x)
-	n16 := in / 16
-	var sums [4]float32
-	i := 0
-	for ; i+4 <= len(y) && n16 > 0; i += 4 {
-		r := (r0 + i) * s.ld
-		last := r + 3*s.ld + in - 1
-		switch s.dtype {
-		case BF16:
-			_ = s.u16[last]
-			dot4BF16(&x[0], &s.u16[r], s.ld, n16, &sums)
-		case F16:
-			_ = s.u16[last]
-			dot4F16(&x[0], &s.u16[r], s.ld, n16, &sums)
-		case Q8:
-			_ = s.i8[last]
-			dot4Q8(&x[0], &s.i8[r], s.ld, n16, &sums)
-			for j := range 4 {
-				for c := n16 * 16; c < in; c++ {
-					sums[j] += x[c] * float32(s.i8[r+j*s.ld+c])
-				}
-				y[i+j] = sums[j] * s.scale[r0+i+j]
-			}
-			continue
-		default:
-			_ = s.f32[last]
-			dot4F32(&x[0], &s.f32[r], s.ld, n16, &sums)
-		}
-		for j := range 4 {
-			for c := n16 * 16; c < in; c++ {
-				sums[j] += x[c] * s.at(r0+i+j, c)
-			}
-			y[i+j] = sums[j]
-		}
+	n32 := in / 32
+	if n32 == 0 || len(y) == 0 {
+		dotRowsGo(y, x, s, r0)
+		return
 	}
-	if i < len(y) {
-		dotRowsGo(y[i:], x, s, r0+i)
+	r := r0 * s.ld
+	last := r + (len(y)-1)*s.ld + in - 1
+	switch s.dtype {
+	case BF16:
+		_ = s.u16[last]
+		rowsBF16(&x[0], &s.u16[r], s.ld, n32, len(y), &y[0])
+	case F16:
+		_ = s.u16[last]
+		rowsF16(&x[0], &s.u16[r], s.ld, n32, len(y), &y[0])
+	case Q8:
+		_ = s.i8[last]
+		rowsQ8(&x[0], &s.i8[r], s.ld, n32, len(y), &y[0])
+	default:
+		_ = s.f32[last]
+		rowsF32(&x[0], &s.f32[r], s.ld, n32, len(y), &y[0])
+	}
+	for i := range y {
+		for c := 32 * n32; c < in; c++ {
+			y[i] += x[c] * s.unscaled(r0+i, c)
+		}
+		if s.dtype == Q8 {
+			y[i] *= s.scale[r0+i]
+		}
 	}
 }
 
