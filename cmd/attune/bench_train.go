@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +35,7 @@ func benchTrain(ctx context.Context, args []string) error {
 	rank := fs.Int("rank", 8, "LoRA rank")
 	steps := fs.Int("steps", 3, "timed steps (after one warm-up step)")
 	asJSON := fs.Bool("json", false, "print one JSON line")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: attune bench train --model DIR [--seq 256] [--batch 4] [--rank 8] [--steps N] [--json]")
 		fs.PrintDefaults()
@@ -70,8 +72,20 @@ func benchTrain(ctx context.Context, args []string) error {
 		MicroBatch: *batch, MaxSeqLen: *seq, NoPack: true}
 
 	var stamps []time.Time
+	var prof *os.File
 	start := time.Now()
-	_, err = train.Run(ctx, cfg, m, ds, func(train.Progress) { stamps = append(stamps, time.Now()) })
+	_, err = train.Run(ctx, cfg, m, ds, func(train.Progress) {
+		stamps = append(stamps, time.Now())
+		if len(stamps) == 1 && *cpuProfile != "" {
+			if prof, err = os.Create(*cpuProfile); err == nil {
+				err = pprof.StartCPUProfile(prof)
+			}
+		}
+	})
+	if prof != nil {
+		pprof.StopCPUProfile()
+		prof.Close()
+	}
 	if err != nil {
 		return err
 	}
