@@ -18,6 +18,8 @@ func init() {
 		func(ctx context.Context, args []string) error { return keysList(ctx, args, osStdio()) })
 	registerSub("keys", "revoke", "revoke an API key by its id",
 		func(ctx context.Context, args []string) error { return keysRevoke(ctx, args, osStdio()) })
+	registerSub("keys", "limit", "set an API key's requests per second",
+		func(ctx context.Context, args []string) error { return keysLimit(ctx, args, osStdio()) })
 }
 
 // keysCreate issues a key. The key is printed on its own line on stdout, so
@@ -155,5 +157,37 @@ func keysRevoke(ctx context.Context, args []string, io stdio) error {
 		return fmt.Errorf("keys revoke: %w", err)
 	}
 	fmt.Fprintf(io.out, "revoked %s; requests with it now answer 401\n", pos[0])
+	return nil
+}
+
+// keysLimit sets a key's rate limit.
+func keysLimit(ctx context.Context, args []string, io stdio) error {
+	fs := newFlags("keys limit", "keys limit KEY_ID --rate N [--data-dir DIR]", io)
+	dataDir := fs.String("data-dir", dataDirDefault(io), "attune data directory (env ATTUNE_DATA_DIR)")
+	rate := fs.Float64("rate", -1, "requests per second allowed to the key; 0 is the server's default")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos, 1); err != nil {
+		return err
+	}
+	if *rate < 0 {
+		fs.Usage()
+		return fmt.Errorf("keys limit: --rate is required and must not be negative")
+	}
+	s, err := openStore(ctx, *dataDir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return fmt.Errorf("keys limit: %w", err)
+	}
+	defer s.Close()
+	if err := s.SetAPIKeyRateLimit(ctx, pos[0], *rate); err != nil {
+		return fmt.Errorf("keys limit: %w", err)
+	}
+	if *rate == 0 {
+		fmt.Fprintf(io.out, "%s now has the server's default rate limit\n", pos[0])
+	} else {
+		fmt.Fprintf(io.out, "%s may now make %g requests per second\n", pos[0], *rate)
+	}
 	return nil
 }

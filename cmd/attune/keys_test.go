@@ -48,6 +48,21 @@ func TestKeys(t *testing.T) {
 		t.Errorf("keys list: got\n%s", got)
 	}
 
+	// limit changes the key's rate; a missing rate is an error.
+	io, out, _ = testIO()
+	if err := keysLimit(ctx, []string{k.ID, "--rate", "0.5", "--data-dir", dir}, io); err != nil {
+		t.Fatal(err)
+	}
+	if err := keysLimit(ctx, []string{k.ID, "--data-dir", dir}, io); err == nil {
+		t.Errorf("limit without --rate: no error")
+	}
+	s, _ = openStore(ctx, dir, nil)
+	_, k2, err := attune.Authenticate(ctx, s, key)
+	s.Close()
+	if err != nil || k2.RateLimit != 0.5 {
+		t.Errorf("after keys limit: rate %g, %v; want 0.5", k2.RateLimit, err)
+	}
+
 	// revoke makes the key useless; an unknown id is an error.
 	io, _, _ = testIO()
 	if err := keysRevoke(ctx, []string{k.ID, "--data-dir", dir}, io); err != nil {
