@@ -11,10 +11,8 @@ import (
 
 	"attune"
 	"attune/api"
-	"attune/ingest"
 	"attune/jobs"
 	"attune/runtime"
-	"attune/synth"
 )
 
 func init() {
@@ -30,6 +28,9 @@ type serveConfig struct {
 	API     api.Config
 	Runtime runtime.Config
 	Jobs    jobs.Config
+	// EvalMaxTokens bounds each answer an evaluation generates (0: the
+	// evaluator's default).
+	EvalMaxTokens int
 	// ShutdownGrace is how long in-flight requests and running jobs get to
 	// finish after a stop signal.
 	ShutdownGrace time.Duration
@@ -48,6 +49,7 @@ func serve(ctx context.Context, args []string, io stdio) error {
 	queue := fs.Int("queue", 64, "inference requests that may wait; more are refused with 503")
 	maxUpload := fs.Int64("max-file-mb", 100, "largest uploaded file, in MB")
 	trainWorkers := fs.Int("train-workers", 1, "alignments that train at once")
+	evalTokens := fs.Int("eval-max-tokens", 128, "longest answer, in tokens, an evaluation lets a model give")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "time in-flight requests and jobs get to finish on shutdown")
 	logJSON := fs.Bool("log-json", false, "write logs as JSON lines instead of text")
 	pos, err := parseArgs(fs, args)
@@ -62,7 +64,7 @@ func serve(ctx context.Context, args []string, io stdio) error {
 		h = slog.NewJSONHandler(io.errw, nil)
 	}
 	cfg := serveConfig{
-		Addr: *addr, DataDir: *dataDir, ShutdownGrace: *grace, Logger: slog.New(h),
+		Addr: *addr, DataDir: *dataDir, ShutdownGrace: *grace, Logger: slog.New(h), EvalMaxTokens: *evalTokens,
 		API: api.Config{
 			UploadFileLimit: *maxUpload * 1_000_000,
 			RateLimit:       api.RateLimit{PerSecond: *rate, Burst: *burst},
@@ -100,7 +102,7 @@ func runServer(ctx context.Context, cfg serveConfig, ready func(addr string)) er
 	jcfg := cfg.Jobs
 	jcfg.Path, jcfg.WorkDir = layout.Jobs, layout.Work
 	metrics := api.NewMetrics()
-	q, err := jobs.New(ctx, jcfg, jobDeps(st, blobs, rt, metrics, log))
+	q, err := jobs.New(ctx, jcfg, jobDeps(st, blobs, rt, metrics, cfg.EvalMaxTokens, log))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -118,7 +120,8 @@ func runServer(ctx context.Context, cfg serveConfig, ready func(addr string)) er
 	if err != nil {
 		return fmt.Errorf("serve: cannot listen on %s: %w", cfg.Addr, err)
 	}
-	if err := q.Start(ctx); err != nil {
+	// The workers outlive ctx: they stop, checkpointing, in shutdown.
+	if err := q.Start(context.WithoutCancel(ctx)); err != nil {
 		ln.Close()
 		return fmt.Errorf("serve: cannot start the job workers: %w", err)
 	}
@@ -195,11 +198,12 @@ func warmDeployed(ctx context.Context, st attune.Store, rt *runtime.Runtime, log
 
 // jobDeps gives the jobs their step implementations: the runtime loads and
 // unloads deployed models, and training counts its tokens into metrics.
-func jobDeps(st attune.Store, blobs attune.Blobs, rt *runtime.Runtime, metrics *api.Metrics, log *slog.Logger) jobs.Deps {
+func jobDeps(st attune.Store, blobs attune.Blobs, rt *runtime.Runtime, metrics *api.Metrics, evalTokens int, log *slog.Logger) jobs.Deps {
 	return jobs.Deps{
 		Store: st, Blobs: blobs, Logger: log.With(slog.String("component", "jobs")),
 		Extractor:  jobs.Ingest{},
-		Generator:  extractiveGenerator{},
+		Generator:  jobs.Extractive{},
+		Evaluator:  jobs.RuntimeEvaluator{Runtime: rt, MaxTokens: evalTokens},
 		Trainer:    countingTrainer{jobs.EngineTrainer{}, metrics},
 		Deployer:   deployer{rt},
 		Undeployer: rt,
@@ -213,33 +217,6 @@ func (d deployer) Deploy(ctx context.Context, m attune.AlignedModel, base attune
 	return d.rt.Deploy(ctx, runtime.Target{
 		BaseID: base.ID, BaseDir: base.Path, ModelID: m.ID, AdapterDir: adapterDir,
 	})
-}
-
-// extractiveGenerator builds benchmark questions from documents with
-// synth's extractive generator, which needs no model: the documents are
-// cut into chunks as ingestion cuts them, and each pair is read off one
-// chunk.
-type extractiveGenerator struct{}
-
-func (extractiveGenerator) Generate(ctx context.Context, docs []jobs.DocText, n int, seed int64) ([]attune.Question, error) {
-	var chunks []ingest.Chunk
-	for _, d := range docs {
-		doc := &ingest.Document{Format: ingest.FormatOf(d.Filename), Text: d.Text}
-		chunks = append(chunks, ingest.Split(d.ID, doc, ingest.ChunkOptions{})...)
-	}
-	pairs, err := synth.Extractive{Seed: uint64(seed)}.Generate(ctx, chunks, n)
-	if err != nil {
-		return nil, err
-	}
-	if len(pairs) == 0 {
-		return nil, attune.Errorf(attune.KindInvalid,
-			"no question could be drawn from the documents; upload a benchmark with POST /api/v3/benchmark/upload instead")
-	}
-	qs := make([]attune.Question, len(pairs))
-	for i, p := range pairs {
-		qs[i] = attune.Question{QuestionNum: i + 1, Question: p.Question, Answer: p.Answer}
-	}
-	return qs, nil
 }
 
 // countingTrainer counts the tokens a training run goes through, for

@@ -82,8 +82,8 @@ func startServer(t *testing.T, apiCfg api.Config) *testServer {
 	done := make(chan error, 1)
 	cfg := serveConfig{
 		Addr: "127.0.0.1:0", DataDir: ts.dir, API: apiCfg, ShutdownGrace: 20 * time.Second,
-		Runtime: runtime.Config{Slots: 2},
-		Logger:  slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Runtime: runtime.Config{Slots: 2}, EvalMaxTokens: 12,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	go func() { done <- runServer(runCtx, cfg, func(addr string) { ready <- addr }) }()
 	select {
@@ -316,4 +316,3 @@ func sseFrames(t *testing.T, r io.Reader) []string {
 	}
 	return frames
 }
-
