@@ -86,7 +86,6 @@ func TestServeWorkflow(t *testing.T) {
 	if steps, _ := raw.get("data.training.step").(float64); steps < 1 {
 		t.Errorf("READY after %v training steps", raw.get("data.training.step"))
 	}
-	t.Logf("alignment: %s", raw.raw)
 	m := ts.call("GET", "/metrics", "", nil)
 	if bytes.Contains(m.raw, []byte("attune_tokens_trained_total 0\n")) {
 		t.Errorf("/metrics counts no tokens trained after training")
@@ -126,11 +125,19 @@ func TestServeWorkflow(t *testing.T) {
 	ev := ts.poll("/api/v3/evaluations/"+evalID+"/status", ts.alice, 2*time.Minute, func(a answer) bool {
 		return a.str("status") != "PROCESSING"
 	})
-	t.Logf("evaluation: %s", ev.raw)
-	if ev.str("status") == "READY" {
-		ts.call("GET", "/api/v3/evaluations/"+evalID+"/results", ts.alice, nil).want(t, 200, "evaluation results")
-	} else if !strings.Contains(ev.str("error"), "not available") {
-		t.Errorf("evaluation ended %s: %s", ev.str("status"), ev.raw)
+	if ev.str("status") != "READY" {
+		t.Fatalf("evaluation ended %s: %s", ev.str("status"), ev.raw)
+	}
+	res := ts.call("GET", "/api/v3/evaluations/"+evalID+"/results", ts.alice, nil).want(t, 200, "evaluation results")
+	if res.str("method") != "eval-compare" || res.get("comparison.metrics") == nil || res.get("detailed_results") != nil {
+		t.Errorf("compare results: %s", res.raw)
+	}
+	dl := ts.call("GET", "/api/v3/evaluations/"+evalID+"/download", ts.alice, nil).want(t, 200, "evaluation download")
+	if rows, _ := dl.get("detailed_results").([]any); len(rows) == 0 || !strings.Contains(dl.header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("download without detailed results or as no attachment: %s", dl.raw)
+	}
+	if raw.get("data.performance_metrics") == nil || raw.str("data.evaluation_id") == "" {
+		t.Errorf("a READY alignment with a benchmark has no performance metrics or evaluation id: %s", raw.raw)
 	}
 
 	// Undeploy.
