@@ -151,7 +151,7 @@ func (p *alignProgress) finish(st *client.AlignmentStatus) {
 // detail is the text after the bar: step, loss and time left.
 func (p *alignProgress) detail(a *client.Alignment) string {
 	var parts []string
-	if t := a.Training; t != nil && t.Step > 0 {
+	if t := a.Training; t != nil && t.Step > 0 && alignStage(a) == "training" {
 		parts = append(parts, fmt.Sprintf("step %d/%d", t.Step, t.TotalSteps),
 			fmt.Sprintf("loss %.4f", t.Loss))
 	}

@@ -117,7 +117,8 @@ func TestClientCommands(t *testing.T) {
 	out := e.run(alignCreate, "", "--name", "e2e", "--base-model", "tiny", "--docs", docIDs,
 		"--benchmark", b.BenchmarkID, "--epochs", "1", "--max-seq-len", "64", "--wait")
 	contains(t, "align create --wait", out, "alignment alignment_", "align training", "step 1/", "loss ",
-		"align ready 100%", "final loss", "status      READY, 100%", "model       aligned-")
+		"align evaluation", "align ready 100%", "final loss", "READY, 100%", "aligned-", " eval_",
+		"accuracy ", "domain violations ", "uncertainty ", " → ")
 	var st struct {
 		Status string `json:"status"`
 		Data   struct {
@@ -159,6 +160,21 @@ func TestClientCommands(t *testing.T) {
 	_, errw, err := e.try(chat, "Gold?\nSilver?\n/exit\nnot asked\n", model, "--max-tokens", "3")
 	if err != nil || strings.Count(errw, "(3 tokens, ") != 2 {
 		t.Errorf("interactive chat: %v; stderr %q, want two answers of 3 tokens", err, errw)
+	}
+
+	// Evaluation: compare base and aligned, then show it again.
+	out = e.run(evalCreate, "", "--model", "tiny", "--compare", model, "--benchmark", b.BenchmarkID, "--wait")
+	contains(t, "eval create --wait", out, "evaluate 100%", "evaluation eval_", "tiny", model, "accuracy")
+	evalID := strings.Fields(out[strings.Index(out, "evaluation eval_")+len("evaluation "):])[0]
+	if show := e.run(evalShow, "", evalID); show != out[strings.Index(out, "evaluation eval_"):] {
+		t.Errorf("eval show differs from what eval create printed:\n%s\nwant\n%s", show, out)
+	}
+	var res struct {
+		Method string `json:"method"`
+	}
+	json.Unmarshal([]byte(e.run(evalShow, "", evalID, "--json")), &res)
+	if res.Method != "eval-compare" {
+		t.Errorf("eval show --json: method %q, want eval-compare", res.Method)
 	}
 }
 

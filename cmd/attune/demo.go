@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"text/tabwriter"
 	"time"
 
 	"attune"
@@ -509,10 +508,13 @@ func (d *demoRun) answer(ctx context.Context, model, question string) (string, e
 	return resp.Text(), nil
 }
 
-// quoteAnswer shows an answer on one line, quoted, so that an empty or
-// odd answer is visible as what it is.
+// quoteAnswer shows an answer on one line, quoted and escaped, so that an
+// empty or odd answer (a random model's newlines) is visible as what it is.
 func quoteAnswer(s string) string {
-	return fmt.Sprintf("%q", oneLine(s, 70))
+	if r := []rune(s); len(r) > 60 {
+		return fmt.Sprintf("%q…", string(r[:60]))
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 // results prints the before/after table the alignment measured, and says
@@ -541,12 +543,10 @@ func (d *demoRun) results(ctx context.Context) error {
 // printMetricsTable writes the before/after table.
 func printMetricsTable(w io.Writer, base, aligned string, questions int, m *client.PerformanceMetrics) {
 	fmt.Fprintf(w, "before/after on %d benchmark questions (base %s, aligned %s):\n\n", questions, base, aligned)
-	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "metric\tbefore\tafter\t")
-	fmt.Fprintf(tw, "accuracy\t%.2f\t%.2f\t\n", m.AccuracyBefore, m.AccuracyAfter)
-	fmt.Fprintf(tw, "domain violations\t%g\t%g\t\n", m.DomainViolationsBefore, m.DomainViolationsAfter)
-	fmt.Fprintf(tw, "uncertainty\t%.2f\t%.2f\t\n", m.UncertaintyBefore, m.UncertaintyAfter)
-	tw.Flush()
+	fmt.Fprintf(w, "  %-18s %8s %8s\n", "metric", "before", "after")
+	fmt.Fprintf(w, "  %-18s %8.2f %8.2f\n", "accuracy", m.AccuracyBefore, m.AccuracyAfter)
+	fmt.Fprintf(w, "  %-18s %8g %8g\n", "domain violations", m.DomainViolationsBefore, m.DomainViolationsAfter)
+	fmt.Fprintf(w, "  %-18s %8.2f %8.2f\n", "uncertainty", m.UncertaintyBefore, m.UncertaintyAfter)
 	fmt.Fprintln(w, "\naccuracy: share of answers judged correct; domain violations: wrong answers\n"+
 		"given with confidence >= 0.5; uncertainty: mean of (1 - confidence).")
 }

@@ -27,12 +27,20 @@ func TestDemo(t *testing.T) {
 		"registered base model qwen-v2-tiny",
 		"upload 100%", "2 documents (0 already there)",
 		"uploaded benchmark benchmark_", "2 questions",
-		"alignment alignment_", "align training", "align ready 100%", "DEPLOYED")
+		"alignment alignment_", "align training", "align evaluation", "align ready 100%", "DEPLOYED",
+		"before/after on 2 benchmark questions")
 
 	// Two questions, each with the reference and both models' answers.
-	answers := regexp.MustCompile(`(?m)^Q(\d)  (.+)\n    reference: (.+)\n    base:      "(.*)"\n    aligned:   "(.*)"$`)
+	answers := regexp.MustCompile(`(?m)^Q(\d)  (.+)\n    reference: (.+)\n    base:      "(.*)"…?\n    aligned:   "(.*)"…?$`)
 	if m := answers.FindAllStringSubmatch(got, -1); len(m) != 2 || m[0][3] != "Pu" {
 		t.Errorf("answers: %d found (first %q), want 2 starting with the plutonium question:\n%s", len(m), m, got)
+	}
+
+	// The before/after table, every number in range: shares and
+	// uncertainty in 0..1, violations a count of at most the questions.
+	table := regexp.MustCompile(`(?m)^  accuracy +(0\.\d\d|1\.00) +(0\.\d\d|1\.00)\n  domain violations +[0-2] +[0-2]\n  uncertainty +(0\.\d\d|1\.00) +(0\.\d\d|1\.00)$`)
+	if !table.MatchString(got) {
+		t.Errorf("no before/after table with accuracy, domain violations and uncertainty in range:\n%s", got)
 	}
 
 	// A rerun reuses the key, model, documents, benchmark and alignment.
@@ -42,7 +50,7 @@ func TestDemo(t *testing.T) {
 	}
 	contains(t, "rerun output", out2.String(),
 		"base model qwen-v2-tiny is registered", "2 documents (2 already there)",
-		"from an earlier run", "is deployed", "Q2  ")
+		"from an earlier run", "is deployed", "Q2  ", "before/after on 2 benchmark questions")
 	if strings.Contains(out2.String(), "created user") || strings.Contains(out2.String(), "started") {
 		t.Errorf("rerun redid finished work:\n%s", out2)
 	}

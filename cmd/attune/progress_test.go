@@ -107,7 +107,7 @@ func TestAlignProgressPlain(t *testing.T) {
 	want := `align queued   0%
 align training  10%
 align training  32%  step 1/4  loss 11.9400  ETA 18s
-align evaluation  85%  step 4/4  loss 11.9300  ETA 5s
+align evaluation  85%  ETA 5s
 align ready 100%  4 steps, final loss 11.9300
 `
 	if got := out.String(); got != want {
