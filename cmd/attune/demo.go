@@ -113,7 +113,7 @@ func parseDemoFlags(args []string, io stdio) (*demoOptions, error) {
 	o := &demoOptions{}
 	fs := newFlags("demo", "demo --data-dir DIR [--model DIR] [--corpus NAME|DIR] [--no-serve]", io)
 	fs.StringVar(&o.dataDir, "data-dir", orEnv(io, "ATTUNE_DATA_DIR", filepath.Join("data", "demo")), "data directory; a rerun on the same one reuses what is done")
-	fs.StringVar(&o.modelDir, "model", "", "a Hugging Face model directory to align (default: a small random model the demo makes)")
+	fs.StringVar(&o.modelDir, "model", "", "a Hugging Face model directory, or the id of a model registered in the data directory, to align (default: a small random model the demo makes)")
 	fs.StringVar(&o.modelID, "model-id", "", "id for --model (default: its directory name)")
 	fs.StringVar(&o.corpus, "corpus", demo.DefaultCorpus, "embedded corpus name, or a directory with documents/ and benchmark_small.json")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address the server listens on")
@@ -183,10 +183,13 @@ func prepareDemo(ctx context.Context, o *demoOptions, io stdio) (*demoState, err
 // registered already, and returns its id.
 func demoModel(ctx context.Context, o *demoOptions, io stdio) (string, error) {
 	dir, id := o.modelDir, o.modelID
-	if dir != "" && id == "" {
-		id = hubModelID(filepath.Base(filepath.Clean(dir)))
+	if st, err := os.Stat(dir); dir != "" && (err != nil || !st.IsDir()) {
+		dir, id = "", dir // not a directory: the id of a registered model
 	}
-	if dir == "" {
+	switch {
+	case dir != "" && id == "":
+		id = hubModelID(filepath.Base(filepath.Clean(dir)))
+	case dir == "" && id == "":
 		id = demoRandomModel
 	}
 	s, err := openStore(ctx, o.dataDir, slog.New(slog.DiscardHandler))
@@ -200,6 +203,9 @@ func demoModel(ctx context.Context, o *demoOptions, io stdio) (string, error) {
 		return id, nil
 	}
 
+	if dir == "" && id != demoRandomModel {
+		return "", fmt.Errorf("--model %s is neither a model directory nor a model registered in %s (see attune models list)", id, o.dataDir)
+	}
 	if dir == "" {
 		dir = filepath.Join(o.dataDir, "downloads", demoRandomModel)
 		if err := writeDemoModel(dir, io); err != nil {

@@ -44,6 +44,12 @@ func TestDemo(t *testing.T) {
 	}
 
 	// A rerun reuses the key, model, documents, benchmark and alignment.
+	// It names the model by its registered id this time.
+	for i, a := range args {
+		if a == tinyModelDir {
+			args[i] = "qwen-v2-tiny"
+		}
+	}
 	io2, out2, errw2 := testStdio(nil, "")
 	if err := runDemo(context.Background(), args, io2); err != nil {
 		t.Fatalf("demo rerun: %v\nstdout:\n%s\nstderr:\n%s", err, out2, errw2)
@@ -53,5 +59,15 @@ func TestDemo(t *testing.T) {
 		"from an earlier run", "is deployed", "Q2  ", "before/after on 2 benchmark questions")
 	if strings.Contains(out2.String(), "created user") || strings.Contains(out2.String(), "started") {
 		t.Errorf("rerun redid finished work:\n%s", out2)
+	}
+}
+
+func TestDemoUnknownModel(t *testing.T) {
+	dir := t.TempDir()
+	io, _, _ := testStdio(nil, "")
+	err := runDemo(context.Background(), []string{"--data-dir", dir, "--model", "no-such-model", "--no-serve"}, io)
+	want := "--model no-such-model is neither a model directory nor a model registered in " + dir
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want one containing %q", err, want)
 	}
 }
