@@ -42,6 +42,7 @@ settings not given come from the model's generation_config.json;
 	temperature := fs.Float64("temperature", 0, "sampling temperature; 0 is greedy")
 	topP := fs.Float64("top-p", 0, "nucleus sampling mass, in (0, 1]")
 	topK := fs.Int("top-k", 0, "sample among the K most likely tokens")
+	penalty := fs.Float64("repetition-penalty", 0, "above 1 makes tokens already seen less likely; 1 turns it off")
 	seed := fs.Uint64("seed", 0, "random seed; 0 picks one")
 	adapter := fs.String("adapter", "", "LoRA adapter `directory` (PEFT layout) to apply")
 	stats := fs.Bool("stats", false, "print token counts, speed and confidence to standard error")
@@ -76,6 +77,9 @@ settings not given come from the model's generation_config.json;
 	}
 	if set["top-k"] {
 		p.TopK = *topK
+	}
+	if set["repetition-penalty"] {
+		p.RepetitionPenalty = *penalty
 	}
 	p.MaxTokens, p.Seed, p.Stop = *maxTokens, *seed, stops
 	if *adapter != "" {

@@ -22,10 +22,11 @@ import (
 // engine uses: the tokens that end an answer and the model author's
 // sampling settings, which Defaults returns.
 type GenerationConfig struct {
-	EOSTokenIDs []int
-	Temperature float64
-	TopK        int
-	TopP        float64
+	EOSTokenIDs       []int
+	Temperature       float64
+	TopK              int
+	TopP              float64
+	RepetitionPenalty float64
 }
 
 // generationFile is generation_config.json, whose eos_token_id is a number
@@ -36,6 +37,7 @@ type generationFile struct {
 	Temperature *float64        `json:"temperature"`
 	TopK        *int            `json:"top_k"`
 	TopP        *float64        `json:"top_p"`
+	RepPenalty  *float64        `json:"repetition_penalty"`
 }
 
 // LoadGenerationConfig reads dir/generation_config.json. A missing file
@@ -65,6 +67,9 @@ func ParseGenerationConfig(b []byte) (GenerationConfig, error) {
 		} else if err := json.Unmarshal(f.EOSTokenID, &gc.EOSTokenIDs); err != nil {
 			return GenerationConfig{}, fmt.Errorf("generate: generation_config.json eos_token_id is neither a number nor a list of numbers: %w", err)
 		}
+	}
+	if f.RepPenalty != nil {
+		gc.RepetitionPenalty = *f.RepPenalty
 	}
 	if f.DoSample != nil && !*f.DoSample {
 		return gc, nil // greedy
@@ -173,10 +178,10 @@ func (e *Engine) Tokenizer() *tokenizer.Tokenizer { return e.tok }
 // generation_config.json and tokenizer_config.json.
 func (e *Engine) StopTokens() []int { return append([]int(nil), e.stops...) }
 
-// Defaults returns the sampling settings of the model's generation config
-// (Temperature 0, greedy, when it has none).
+// Defaults returns the sampling settings and repetition penalty of the
+// model's generation config (Temperature 0, greedy, when it has none).
 func (e *Engine) Defaults() Params {
-	return Params{Temperature: e.gen.Temperature, TopK: e.gen.TopK, TopP: e.gen.TopP}
+	return Params{Temperature: e.gen.Temperature, TopK: e.gen.TopK, TopP: e.gen.TopP, RepetitionPenalty: e.gen.RepetitionPenalty}
 }
 
 func containsInt(s []int, x int) bool {

@@ -23,6 +23,12 @@ type Params struct {
 	// probabilities add up to at least TopP (nucleus sampling); 0 or 1
 	// turns it off.
 	TopP float64
+	// RepetitionPenalty, when above 0 and not 1, makes the tokens already
+	// in the prompt or the answer less likely (above 1) or more likely
+	// (below 1), as Hugging Face's repetition_penalty does: their logits
+	// are divided by it when positive and multiplied by it when negative,
+	// before temperature and filtering. It applies to greedy decoding too.
+	RepetitionPenalty float64
 	// Seed makes sampling reproducible: the same seed, prompt and params
 	// give the same answers. 0 draws a seed at random.
 	Seed uint64
@@ -53,6 +59,8 @@ func (p Params) Validate() error {
 		return attune.Invalidf("top_k", "top_k must not be negative, got %d", p.TopK)
 	case p.TopP < 0 || p.TopP > 1 || math.IsNaN(p.TopP):
 		return attune.Invalidf("top_p", "top_p must be between 0 and 1, got %g", p.TopP)
+	case p.RepetitionPenalty < 0 || math.IsNaN(p.RepetitionPenalty) || math.IsInf(p.RepetitionPenalty, 0):
+		return attune.Invalidf("repetition_penalty", "repetition_penalty must be positive (or 0 for none), got %g", p.RepetitionPenalty)
 	case p.N < 0 || p.N > maxAnswers:
 		return attune.Invalidf("n", "n must be between 1 and %d, got %d", maxAnswers, p.N)
 	}

@@ -16,26 +16,81 @@ type sampler struct {
 
 	cand  []int32   // candidate ids, most likely first
 	probs []float64 // their unnormalised probabilities
+
+	// The repetition penalty and the ids it applies to.
+	penalty float64
+	seen    map[int32]bool
+	seenIDs []int32
+	saved   []float32 // their raw logits while penalised
 }
 
 func newSampler(p Params, seed uint64, index int) *sampler {
-	return &sampler{
+	s := &sampler{
 		temperature: p.Temperature,
 		topK:        p.TopK,
 		topP:        p.TopP,
 		rng:         rand.New(rand.NewPCG(seed, uint64(index))),
 	}
+	if p.RepetitionPenalty > 0 && p.RepetitionPenalty != 1 {
+		s.penalty, s.seen = p.RepetitionPenalty, map[int32]bool{}
+	}
+	return s
+}
+
+// see records tokens of the prompt or the answer for the repetition
+// penalty.
+func (s *sampler) see(ids ...int) {
+	if s.seen == nil {
+		return
+	}
+	for _, id := range ids {
+		if !s.seen[int32(id)] {
+			s.seen[int32(id)] = true
+			s.seenIDs = append(s.seenIDs, int32(id))
+		}
+	}
+}
+
+// penalise applies the repetition penalty to logits in place, saving the
+// raw values for restore.
+func (s *sampler) penalise(logits []float32) {
+	s.saved = s.saved[:0]
+	p := float32(s.penalty)
+	for _, id := range s.seenIDs {
+		l := logits[id]
+		s.saved = append(s.saved, l)
+		if l < 0 {
+			logits[id] = l * p
+		} else {
+			logits[id] = l / p
+		}
+	}
+}
+
+func (s *sampler) restore(logits []float32) {
+	for i, id := range s.seenIDs {
+		logits[id] = s.saved[i]
+	}
 }
 
 // sample returns the chosen id and its probability under the softmax of the
-// raw logits (temperature 1, no filtering). logits: [V].
+// raw logits (temperature 1, no penalty, no filtering). logits: [V]; they
+// are left as they came.
 func (s *sampler) sample(logits []float32) (id int, prob float64) {
+	lse := logSumExp(logits)
+	if s.seen != nil {
+		s.penalise(logits)
+	}
 	if s.temperature == 0 {
 		id = argmax(logits)
 	} else {
 		id = s.draw(logits)
 	}
-	return id, math.Exp(float64(logits[id]) - logSumExp(logits))
+	if s.seen != nil {
+		s.restore(logits)
+		s.see(id)
+	}
+	return id, math.Exp(float64(logits[id]) - lse)
 }
 
 // argmax returns the index of the largest logit, the lowest on a tie.

@@ -173,3 +173,38 @@ func TestLogSumExpMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+func TestRepetitionPenalty(t *testing.T) {
+	const tol = 1e-6
+	for _, c := range []struct {
+		name   string
+		logits []float32
+	}{
+		{"positive logits are divided", []float32{1.0, 0.8, -3}},
+		{"negative logits are multiplied", []float32{-0.1, -0.15, -3}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// Token 0 leads, but it was seen: the penalty of 2 puts token
+			// 1 ahead.
+			logits := slices.Clone(c.logits)
+			s := newSampler(Params{RepetitionPenalty: 2}, 1, 0)
+			s.see(0)
+			id, p := s.sample(logits)
+			if id != 1 {
+				t.Errorf("greedy with token 0 penalised = %d, want 1", id)
+			}
+			if want := math.Exp(float64(c.logits[1]) - logSumExpRef(c.logits)); math.Abs(p-want) > tol {
+				t.Errorf("confidence %g, want %g from the raw logits", p, want)
+			}
+			if !slices.Equal(logits, c.logits) {
+				t.Errorf("sample left the logits changed: %v", logits)
+			}
+			if !s.seen[1] {
+				t.Error("the chosen token was not recorded as seen")
+			}
+			if id, _ := newSampler(Params{}, 1, 0).sample(logits); id != 0 {
+				t.Errorf("greedy without penalty = %d, want 0", id)
+			}
+		})
+	}
+}

@@ -76,6 +76,7 @@ func (e *Engine) newGroup(ctx context.Context, req Request) *group {
 			dec:     e.tok.NewStreamDecoder(),
 			stop:    stopper{stops: req.Stop},
 		}
+		s.sampler.see(req.Prompt...)
 		s.step.Adapter = req.Adapter
 		s.answer.PromptTokens = len(req.Prompt)
 		g.seqs = append(g.seqs, s)
