@@ -99,18 +99,41 @@ func benchTrain(ctx context.Context, args []string) error {
 	sort.Float64s(times)
 	stepS := times[len(times)/2]
 	tokS := float64(*batch**seq) / stepS
+	gflop := stepFLOPs(m.Config, *batch, *seq, *rank) / 1e9
 	peak := peakRSSMB()
 	if *asJSON {
 		b, _ := json.Marshal(map[string]any{"train_tok_s": round2(tokS), "step_s": round2(stepS),
-			"peak_rss_mb": peak, "seq": *seq, "batch": *batch, "rank": *rank, "steps": *steps,
+			"peak_rss_mb": peak, "gflop_per_step": round2(gflop), "gflop_s": round2(gflop / stepS),
+			"seq": *seq, "batch": *batch, "rank": *rank, "steps": *steps,
 			"warmup_s": round2(stamps[0].Sub(start).Seconds())})
 		fmt.Println(string(b))
 		return nil
 	}
 	fmt.Printf("train: %.1f tokens/s, %.2f s a step (median of %d; batch %d × seq %d, rank %d on all projections)\n",
 		tokS, stepS, len(times), *batch, *seq, *rank)
+	fmt.Printf("matrix products: %.0f GFLOP a step, %.1f GFLOP/s\n", gflop, gflop/stepS)
 	fmt.Printf("warm-up step: %.2f s\npeak memory: %d MB\n", stamps[0].Sub(start).Seconds(), peak)
 	return nil
+}
+
+// stepFLOPs counts the floating-point operations of the matrix products
+// of one training step with every token trained: the projections forward
+// and their input gradients backward, the head both ways, attention (two
+// products forward, five backward with the scores recomputed), and the
+// LoRA factors (two products forward, five backward).
+func stepFLOPs(c qwen2.Config, batch, seq, rank int) float64 {
+	N := float64(batch * seq)
+	hd := c.HiddenSize / c.NumAttentionHeads
+	if c.HeadDim > 0 {
+		hd = c.HeadDim
+	}
+	C, I, V := float64(c.HiddenSize), float64(c.IntermediateSize), float64(c.VocabSize)
+	Q, K := float64(c.NumAttentionHeads*hd), float64(c.NumKeyValueHeads*hd)
+	proj := C*(Q+2*K) + Q*C + 3*C*I // multiply-adds a token
+	lora := float64(rank) * ((C + Q) + 2*(C+K) + (Q + C) + 2*(C+I) + (I + C))
+	attn := 7 * float64(seq) * float64(seq) * float64(hd*c.NumAttentionHeads) * float64(batch)
+	L := float64(c.NumHiddenLayers)
+	return 2 * (L*(2*proj*N+3.5*lora*N+attn) + 2*V*C*N)
 }
 
 // peakRSSMB returns the process's peak resident set (VmHWM) in MB, or -1
