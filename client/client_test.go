@@ -368,3 +368,17 @@ func TestMetricsUnmarshal(t *testing.T) {
 		t.Errorf("got %v, want accuracy 0.5 and domain_violations 3 only", m)
 	}
 }
+
+// TestUploadRefusedEarly checks that an upload the server refuses before
+// reading its body returns the server's error and does not hang.
+func TestUploadRefusedEarly(t *testing.T) {
+	c := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		io.WriteString(w, `{"detail":"file is over the 100 MB limit"}`)
+	})
+	big := strings.NewReader(strings.Repeat("x", 2<<20))
+	_, err := c.UploadDocuments(context.Background(), []File{{Name: "big.txt", Body: big}}, nil)
+	if got := StatusCode(err); got != 413 {
+		t.Errorf("error %v, want HTTP 413", err)
+	}
+}

@@ -51,13 +51,13 @@ type DocumentList struct {
 // memory.
 func (c *Client) UploadDocuments(ctx context.Context, files []File, categories []string) ([]string, error) {
 	pr, pw := io.Pipe()
+	defer pr.Close() // ends the writer if the server answered without reading all
 	mw := multipart.NewWriter(pw)
 	go func() {
 		pw.CloseWithError(writeUploads(mw, files, categories))
 	}()
 	req, err := c.newRequest(ctx, http.MethodPost, c.url("/documents", nil), pr, mw.FormDataContentType())
 	if err != nil {
-		pr.Close()
 		return nil, err
 	}
 	var out struct {
