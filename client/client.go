@@ -79,9 +79,10 @@ type Error struct {
 	Raw json.RawMessage
 }
 
-// Error returns the detail and the status, on one line.
+// Error returns the detail and the status, on one line: line breaks in
+// the server's detail become spaces.
 func (e *Error) Error() string {
-	return fmt.Sprintf("%s (HTTP %d)", e.Detail, e.StatusCode)
+	return fmt.Sprintf("%s (HTTP %d)", strings.Join(strings.Fields(e.Detail), " "), e.StatusCode)
 }
 
 // Field returns the named field of a structured detail as text, or "" when

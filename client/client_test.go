@@ -382,3 +382,20 @@ func TestUploadRefusedEarly(t *testing.T) {
 		t.Errorf("error %v, want HTTP 413", err)
 	}
 }
+
+// FuzzErrorAnswer feeds arbitrary error bodies to the decoder: it must not
+// panic, and the error must read as one line naming the status.
+func FuzzErrorAnswer(f *testing.F) {
+	f.Add(`{"detail":"a\nb"}`)
+	f.Add(`{"detail":{"message":"m","document_id":"doc_1"}}`)
+	f.Add(`{"detail":[{"loc":["body",0],"msg":"bad"}]}`)
+	f.Add(`{"error":{"message":"x"}}`)
+	f.Add(`<html></html>`)
+	f.Fuzz(func(t *testing.T, body string) {
+		resp := &http.Response{StatusCode: 422, Status: "422 Unprocessable Entity", Body: io.NopCloser(strings.NewReader(body))}
+		msg := decodeError(resp).Error()
+		if strings.ContainsAny(msg, "\n\r") || !strings.HasSuffix(msg, "(HTTP 422)") {
+			t.Fatalf("error %q is not one line ending with the status", msg)
+		}
+	})
+}
