@@ -22,6 +22,9 @@ func (n *net) backward(bt *Batch, dxF []float32) {
 	rmsNormBackward(dx, dxF[:N*C], n.xLast[:N*C], n.rstdF[:N], n.m.Norm, N, C)
 
 	for l := n.L - 1; l >= 0; l-- {
+		if n.stopped() {
+			return
+		}
 		n.layerBackward(l, bt, dx, l > 0)
 	}
 	// The embedding is frozen and not adapted: the gradient stops here.

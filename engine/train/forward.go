@@ -24,6 +24,9 @@ func (n *net) forward(bt *Batch) {
 	}
 
 	for l := range n.L {
+		if n.stopped() {
+			return
+		}
 		out := n.xLast[:N*C]
 		if l+1 < n.L {
 			out = n.acts[l+1].xIn[:N*C]

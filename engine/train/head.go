@@ -44,6 +44,10 @@ func (n *net) headLoss(bt *Batch, backward bool, norm float64, dxF []float32) (s
 	}
 	rows := 0
 	flush := func() {
+		if n.stopped() {
+			rows = 0
+			return
+		}
 		s := n.headChunk(bt, rows, backward, norm)
 		sum += s
 		if backward {

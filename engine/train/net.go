@@ -57,7 +57,15 @@ type net struct {
 
 	attWork [][]float32 // per worker: [2, T, T] scores and their gradient
 	head    headWork
+
+	// stop, when set, is polled between layers and head chunks; once it
+	// returns true the passes return early with meaningless results, which
+	// the caller discards. It bounds how long a canceled step runs on.
+	stop func() bool
 }
+
+// stopped reports whether the current pass should be abandoned.
+func (n *net) stopped() bool { return n.stop != nil && n.stop() }
 
 // layerActs are the activations of one decoder layer that the backward
 // pass reads. Attention probabilities are not kept: the backward recomputes

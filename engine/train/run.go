@@ -150,6 +150,7 @@ func (r *runner) run(ctx context.Context, progress func(Progress)) (*Result, err
 	}
 	res.Resumed = resumed
 	r.net = newNet(r.m, r.ad, r.cfg.MicroBatch, r.cfg.MaxSeqLen)
+	r.net.stop = func() bool { return ctx.Err() != nil }
 
 	start, startStep, tokens := time.Now(), r.st.Step, 0
 	for r.st.Step < res.TotalSteps && !r.st.Stopped {
