@@ -2,7 +2,9 @@ package lora
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"unsafe"
@@ -221,4 +223,32 @@ func f32ToF16(f float32) uint16 {
 		r++
 	}
 	return sign | uint16(r)
+}
+
+// ExportMerged writes the base model m with adapter a merged in to outDir
+// as a Hugging Face checkpoint that needs no adapter: the merged weights in
+// the precision the base stores its projections in, config.json, and the
+// tokenizer and generation files copied from baseDir (those it has).
+func ExportMerged(outDir, baseDir string, m *qwen2.Model, a *Adapter) error {
+	dtype := kernels.F32
+	if len(m.Layers) > 0 {
+		dtype = m.Layers[0].Q.DType
+	}
+	if err := SaveModel(outDir, Merge(m, a, dtype)); err != nil {
+		return err
+	}
+	for _, name := range []string{"tokenizer.json", "tokenizer_config.json", "generation_config.json",
+		"vocab.json", "merges.txt", "special_tokens_map.json"} {
+		b, err := os.ReadFile(filepath.Join(baseDir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("lora: cannot export merged model: %w", err)
+		}
+		if err := writeFileAtomic(filepath.Join(outDir, name), b); err != nil {
+			return fmt.Errorf("lora: cannot export merged model: %w", err)
+		}
+	}
+	return nil
 }

@@ -146,4 +146,38 @@ func TestMerge(t *testing.T) {
 	}
 	defer loaded.Close()
 	check("saved and loaded", logitsOf(t, loaded, nil, tokens))
+
+	// Export in the base's bf16: the rounding of the merged weights (a
+	// relative 2^-9) moves the logits by far less than 2% of their range.
+	bf := randomModel(mc, 41, 0.3)
+	for l := range bf.Layers {
+		ly := &bf.Layers[l]
+		for _, w := range []*kernels.Mat{&ly.Q, &ly.K, &ly.V, &ly.O, &ly.Gate, &ly.Up, &ly.Down} {
+			bits := make([]uint16, len(w.F32))
+			for i, v := range w.F32 {
+				bits[i] = kernels.F32ToBF16(v)
+			}
+			*w = kernels.Mat{Rows: w.Rows, Cols: w.Cols, DType: kernels.BF16, U16: bits}
+		}
+	}
+	out := t.TempDir()
+	if err := lora.ExportMerged(out, dir, bf, ad); err != nil {
+		t.Fatal(err)
+	}
+	exported, err := qwen2.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exported.Close()
+	if exported.Layers[0].Q.DType != kernels.BF16 {
+		t.Errorf("exported projections are %v, want BF16", exported.Layers[0].Q.DType)
+	}
+	got, span, worst := logitsOf(t, exported, nil, tokens), 0.0, 0.0
+	for i := range want {
+		span = max(span, math.Abs(float64(want[i])))
+		worst = max(worst, math.Abs(float64(got[i]-want[i])))
+	}
+	if worst > 0.02*span {
+		t.Errorf("bf16 export: logits differ by %g (range %g)", worst, span)
+	}
 }
