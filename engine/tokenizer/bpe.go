@@ -53,24 +53,52 @@ func appendIDs(ids []int, sym []int32) []int {
 	return ids
 }
 
-// mergeNaive applies merges to sym in place: while some adjacent pair has a
-// rule, it merges the pair of lowest rank, the leftmost one on a tie.
+// mergeNaive applies merges to sym (at most naiveLimit symbols) in place:
+// while some adjacent pair has a rule, it merges the pair of lowest rank,
+// the leftmost one on a tie. The rule of each adjacent pair is kept beside
+// the symbols, so a merge looks up only the two pairs it changes.
 func (m *bpe) mergeNaive(sym []int32) []int32 {
-	for len(sym) > 1 {
-		best, at := merge{rank: -1}, -1
-		for i := 0; i+1 < len(sym); i++ {
-			mg, ok := m.merges[pairKey(sym[i], sym[i+1])]
-			if ok && (at < 0 || mg.rank < best.rank) {
-				best, at = mg, i
+	var rules [naiveLimit]merge // rules[i]: pair (sym[i], sym[i+1]); rank -1 if none
+	n := len(sym)
+	for i := 0; i+1 < n; i++ {
+		rules[i] = m.rule(sym[i], sym[i+1])
+	}
+	for n > 1 {
+		best := -1
+		for i := 0; i+1 < n; i++ {
+			if r := rules[i].rank; r >= 0 && (best < 0 || r < rules[best].rank) {
+				best = i
 			}
 		}
-		if at < 0 {
+		if best < 0 {
 			break
 		}
-		sym[at] = best.id
-		sym = append(sym[:at+1], sym[at+2:]...)
+
+		// Merge sym[best+1] into sym[best]; the pairs after it move left.
+		sym[best] = rules[best].id
+		copy(sym[best+1:n-1], sym[best+2:n])
+		if best+2 < n {
+			copy(rules[best+1:n-2], rules[best+2:n-1])
+		}
+		n--
+
+		// The pairs on either side of the new symbol are new.
+		if best > 0 {
+			rules[best-1] = m.rule(sym[best-1], sym[best])
+		}
+		if best+1 < n {
+			rules[best] = m.rule(sym[best], sym[best+1])
+		}
 	}
-	return sym
+	return sym[:n]
+}
+
+// rule returns the merge rule of the pair (a, b), with rank -1 if none.
+func (m *bpe) rule(a, b int32) merge {
+	if mg, ok := m.merges[pairKey(a, b)]; ok {
+		return mg
+	}
+	return merge{rank: -1}
 }
 
 // mergeHeap gives the same result as mergeNaive in O(n log n): symbols form

@@ -317,9 +317,31 @@ func TestIncompleteTail(t *testing.T) {
 	}
 }
 
-func TestMergeHeapEqualsNaive(t *testing.T) {
+// mergeReference is BPE at its plainest: while some adjacent pair has a
+// rule, merge the lowest-ranked pair, leftmost first, rescanning every
+// pair each time.
+func mergeReference(m *bpe, sym []int32) []int32 {
+	for {
+		at := -1
+		var best merge
+		for i := 0; i+1 < len(sym); i++ {
+			if mg, ok := m.merges[pairKey(sym[i], sym[i+1])]; ok && (at < 0 || mg.rank < best.rank) {
+				best, at = mg, i
+			}
+		}
+		if at < 0 {
+			return sym
+		}
+		sym[at] = best.id
+		sym = append(sym[:at+1], sym[at+2:]...)
+	}
+}
+
+func TestMergeMatchesReference(t *testing.T) {
 	tok := qwen(t)
 	words := []string{
+		"a", "ab", "hello", " internationalization", "aaaaaaa", "  ", "中文测试", "\xff\x00\xff",
+		strings.Repeat("a", naiveLimit), strings.Repeat("ab", naiveLimit/2), strings.Repeat("=-", 20),
 		strings.Repeat("a", 200), strings.Repeat(" ", 99), strings.Repeat("ab", 70),
 		strings.Repeat("中文测试", 20), "internationalization" + strings.Repeat("ization", 10),
 		strings.Repeat("=-", 40), strings.Repeat("\xff\x00", 30),
@@ -332,9 +354,14 @@ func TestMergeHeapEqualsNaive(t *testing.T) {
 			}
 			return s
 		}
-		naive, heap := tok.bpe.mergeNaive(sym()), tok.bpe.mergeHeap(sym())
-		if !slices.Equal(naive, heap) {
-			t.Errorf("%q: heap %v, naive %v", w, heap, naive)
+		want := mergeReference(&tok.bpe, sym())
+		if got := tok.bpe.mergeHeap(sym()); !slices.Equal(got, want) {
+			t.Errorf("%q: mergeHeap %v, want %v", w, got, want)
+		}
+		if len(w) <= naiveLimit {
+			if got := tok.bpe.mergeNaive(sym()); !slices.Equal(got, want) {
+				t.Errorf("%q: mergeNaive %v, want %v", w, got, want)
+			}
 		}
 	}
 }
@@ -379,3 +406,31 @@ func normalizeLikeEncode(tok *Tokenizer, s string) string {
 }
 
 func normNFC(s string) string { return norm.NFC.String(s) }
+
+func FuzzMerge(f *testing.F) {
+	for _, s := range []string{"hello", "aaaaaaaa", " \n\n", "中文", "\xff\xfe"} {
+		f.Add(s)
+	}
+	tok := qwen(f)
+	f.Fuzz(func(t *testing.T, w string) {
+		if len(w) > 4*naiveLimit {
+			return
+		}
+		sym := func() []int32 {
+			s := make([]int32, len(w))
+			for i := range len(w) {
+				s[i] = tok.bpe.byteID[w[i]]
+			}
+			return s
+		}
+		want := mergeReference(&tok.bpe, sym())
+		if got := tok.bpe.mergeHeap(sym()); !slices.Equal(got, want) {
+			t.Errorf("%q: mergeHeap %v, want %v", w, got, want)
+		}
+		if len(w) <= naiveLimit {
+			if got := tok.bpe.mergeNaive(sym()); !slices.Equal(got, want) {
+				t.Errorf("%q: mergeNaive %v, want %v", w, got, want)
+			}
+		}
+	})
+}
