@@ -37,7 +37,7 @@ func trainCmd(ctx context.Context, args []string) error {
 	seq := fs.Int("seq", def.MaxSeqLen, "maximum sequence length; examples are packed into rows of this length")
 	seed := fs.Uint64("seed", 0, "random seed")
 	every := fs.Int("checkpoint-every", 50, "steps between checkpoints")
-	evalEvery := fs.Int("eval-every", 0, "steps between evaluations on --eval (0: off)")
+	evalEvery := fs.Int("eval-every", 0, "steps between evaluations on --eval (default: --checkpoint-every)")
 	patience := fs.Int("patience", 0, "evaluations without improvement before stopping (0: never)")
 	resume := fs.Bool("resume", false, "continue the run whose checkpoint is in --out")
 	fs.Usage = func() {
@@ -52,6 +52,9 @@ func trainCmd(ctx context.Context, args []string) error {
 		return errors.New("train: --model, --data and --out are required")
 	}
 
+	if *evalData != "" && *evalEvery == 0 {
+		*evalEvery = *every
+	}
 	cfg := train.Config{Epochs: *epochs, LR: *lr, Rank: *rank, Alpha: *alpha, Batch: *batch,
 		MicroBatch: *micro, MaxSeqLen: *seq, Seed: *seed, CheckpointEvery: *every,
 		EvalEvery: *evalEvery, Patience: *patience, BaseModel: *model,
