@@ -35,8 +35,11 @@ type benchAlignOptions struct {
 	documents int
 	questions int
 	asJSON    bool
-	hp        client.Hyperparameters
-	seed      int64
+	// evalTokens bounds each answer of the evaluations, as attune serve's
+	// --eval-max-tokens does.
+	evalTokens int
+	hp         client.Hyperparameters
+	seed       int64
 }
 
 // alignBench is what one bench align run measured.
@@ -89,6 +92,7 @@ func benchAlign(ctx context.Context, args []string, io stdio) error {
 	fs.IntVar(&o.hp.BatchSize, "batch-size", 0, "training batch size (0: the server's default)")
 	fs.IntVar(&o.hp.MaxSeqLen, "max-seq-len", 0, "longest training sequence in tokens (0: the server's default)")
 	fs.Int64Var(&o.seed, "seed", -1, "training seed (-1: the server's default)")
+	fs.IntVar(&o.evalTokens, "eval-max-tokens", 128, "longest answer, in tokens, the evaluations let a model give (as attune serve's flag)")
 	fs.BoolVar(&o.asJSON, "json", false, "print the result as JSON")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -221,7 +225,7 @@ func runAlignBench(ctx context.Context, o *benchAlignOptions, corpus *demo.Corpu
 	if err != nil {
 		return nil, err
 	}
-	url, stop, err := startDemoServer(ctx, dataDir, "127.0.0.1:0")
+	url, stop, err := startBenchServer(ctx, dataDir, o.evalTokens)
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the server: %w", err)
 	}
@@ -312,6 +316,33 @@ func runAlignBench(ctx context.Context, o *benchAlignOptions, corpus *demo.Corpu
 		return nil, err
 	}
 	return res, nil
+}
+
+// startBenchServer starts attune's server, wired as attune serve wires it,
+// in this process on a free local port, logging to bench.log in the data
+// directory. It returns the server's URL and a function that shuts it down
+// and waits until it has.
+func startBenchServer(ctx context.Context, dataDir string, evalTokens int) (string, func(), error) {
+	logf, err := os.OpenFile(filepath.Join(dataDir, "bench.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return "", nil, err
+	}
+	cfg := serveConfig{
+		Addr: "127.0.0.1:0", DataDir: dataDir, ShutdownGrace: 30 * time.Second, EvalMaxTokens: evalTokens,
+		Logger: slog.New(slog.NewTextHandler(logf, nil)),
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- runServer(ctx, cfg, func(a string) { ready <- a }) }()
+	select {
+	case a := <-ready:
+		return "http://" + a, func() { cancel(); <-done; logf.Close() }, nil
+	case err := <-done:
+		cancel()
+		logf.Close()
+		return "", nil, err
+	}
 }
 
 // sideOf picks the table's four numbers out of one model's metrics.
