@@ -191,10 +191,10 @@ func (v alignmentView) statusBody(plural bool) map[string]any {
 		"gpu_training_completed": v.a.TrainingCompleted,
 	}
 	if plural {
+		// TODO(queue): report the alignment's place among all users'
+		// queued alignments; that needs a count the Store does not offer
+		// (or River's queue), so the field is null for now.
 		out["queue_position"] = nil
-		if v.a.Status == attune.AlignmentQueued {
-			out["queue_position"] = 1
-		}
 		out["early_deployable"] = v.earlyDeployable()
 		out["stage_failures"] = v.stageFailures()
 	}

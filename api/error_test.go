@@ -138,17 +138,8 @@ func statusOfAny(err error) int {
 	return status
 }
 
-func TestTimestamps(t *testing.T) {
+func TestTimestamp(t *testing.T) {
 	want := time.Date(2025, 1, 31, 12, 0, 0, 0, time.UTC)
-	for _, in := range []string{"2025-01-31T12:00:00Z", "2025-01-31T12:00:00", "2025-01-31 12:00:00", "2025-01-31T13:00:00+01:00"} {
-		got, err := parseTime("t", in)
-		if err != nil || !got.Equal(want) || got.Location() != time.UTC {
-			t.Errorf("parseTime(%q) = %v, %v; want %v UTC", in, got, err, want)
-		}
-	}
-	if _, err := parseTime("t", "yesterday"); statusOfAny(err) != 422 {
-		t.Errorf("parseTime(yesterday) err = %v, want a 422", err)
-	}
 	zone := time.FixedZone("x", 3600)
 	if got := *timestamp(want.In(zone)); got != "2025-01-31T12:00:00Z" {
 		t.Errorf("timestamp = %s, want UTC RFC 3339", got)

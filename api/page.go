@@ -66,27 +66,6 @@ func timestamp(t time.Time) *string {
 	return &s
 }
 
-// inputLayouts are the timestamp forms accepted on input: RFC 3339 and the
-// zone-less forms NuGen sends, which are taken as UTC.
-var inputLayouts = []string{
-	time.RFC3339Nano,
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04:05",
-	"2006-01-02 15:04:05",
-	"2006-01-02",
-}
-
-// parseTime reads a timestamp in any accepted input form.
-func parseTime(field, s string) (time.Time, error) {
-	for _, layout := range inputLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, invalidField("body", field, "must be an RFC 3339 timestamp such as 2025-01-31T12:00:00Z", "datetime_parsing")
-}
-
 // timePtr formats an optional time like timestamp.
 func timePtr(t *time.Time) *string {
 	if t == nil {
