@@ -48,7 +48,7 @@ func maskedSoftmax(row []float32, lo, hi int) float32 {
 	}
 	var sum float32
 	for j := lo; j <= hi; j++ {
-		e := float32(exp(float64(row[j] - mx)))
+		e := exp32(row[j] - mx)
 		row[j] = e
 		sum += e
 	}
@@ -90,7 +90,7 @@ func (n *net) attentionBackward(bt *Batch, a *layerActs, dao, dq, dk, dv []float
 				for i := range T {
 					row := p[i*T : (i+1)*T]
 					for j := int(start[i]); j <= i; j++ {
-						row[j] = float32(exp(float64(row[j] - l[i])))
+						row[j] = exp32(row[j] - l[i])
 					}
 					clear(row[:start[i]])
 					clear(row[i+1:])

@@ -41,29 +41,26 @@ func (n *net) layerBackward(l int, bt *Batch, dx []float32, needInput bool) {
 
 	// --- MLP. out = xMid + down(silu(gate) ⊙ up); dx flows to xMid as is.
 
-	// Recompute h = silu(gate) ⊙ up: [N, I], the input of down_proj.
+	// down_proj: dh = dx Down (+ the LoRA path's share): [N, I]. Its LoRA
+	// gradient for A needs h, the input of down_proj, which comes next.
 	gate, up, h := a.gate[:N*I], a.up[:N*I], n.hI[:N*I]
-	parallel(N*I, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			h[i] = silu(gate[i]) * up[i]
-		}
-	})
-
-	// down_proj: dh = dx Down (+ LoRA): [N, I].
 	dh := n.tmpW[:N*I]
 	kernels.LinearInput(dh, dx, w.Down, N)
-	n.loraBackward(l, qwen2.TargetDown, dx, h, dh, N)
+	n.loraOut(l, qwen2.TargetDown, dx, dh, N)
 
-	// SwiGLU: dgate = dh ⊙ up ⊙ silu'(gate), dup = dh ⊙ silu(gate), written
-	// over gate and up, which are not needed after this.
+	// SwiGLU, one pass with one exponential an element: recompute
+	// h = silu(gate) ⊙ up, and write dgate = dh ⊙ up ⊙ silu'(gate) and
+	// dup = dh ⊙ silu(gate) over gate and up, which are not needed after.
 	parallel(N*I, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			g := gate[i]
-			sg := 1 / (1 + float32(exp(float64(-g))))
-			gate[i] = dh[i] * up[i] * sg * (1 + g*(1-sg))
-			up[i] = dh[i] * g * sg
+			g, u, d := gate[i], up[i], dh[i]
+			sg := 1 / (1 + exp32(-g))
+			h[i] = g * sg * u
+			gate[i] = d * u * sg * (1 + g*(1-sg))
+			up[i] = d * g * sg
 		}
 	})
+	n.loraA(l, qwen2.TargetDown, h, N)
 	dgate, dup := gate, up
 
 	// gate_proj and up_proj: dxn = dgate Gate + dup Up (+ LoRA): [N, C].
@@ -128,6 +125,14 @@ func (n *net) addLinearInput(dx, dy []float32, w kernels.Mat, N int) {
 // [N, in] unless dx is nil. It does nothing for a projection that is not
 // adapted.
 func (n *net) loraBackward(l int, t qwen2.Target, dy, x, dx []float32, N int) {
+	n.loraOut(l, t, dy, dx, N)
+	n.loraA(l, t, x, N)
+}
+
+// loraOut is the part of loraBackward that does not need x: it
+// accumulates dB, leaves du = s · dy B: [N, r] in n.u for loraA, and adds
+// the input gradient (du A, through the dropout mask) to dx unless nil.
+func (n *net) loraOut(l int, t qwen2.Target, dy, dx []float32, N int) {
 	f, g := n.ad.Factors(l, t), n.grad.Factors(l, t)
 	if f == nil {
 		return
@@ -141,10 +146,6 @@ func (n *net) loraBackward(l int, t qwen2.Target, dy, x, dx []float32, N int) {
 
 	// du = s · dy B: [N, r].
 	gemm(false, false, N, r, f.Out, n.scale, dy, f.Out, f.B, r, 0, du, r)
-
-	// dA += duᵀ dropout(x): [r, in].
-	xa := n.dropped(l, t, x, N*f.In)
-	gemm(true, false, r, f.In, N, 1, du, r, xa, f.In, 1, g.A, f.In)
 	if dx == nil {
 		return
 	}
@@ -165,6 +166,18 @@ func (n *net) loraBackward(l int, t qwen2.Target, dy, x, dx []float32, N int) {
 	for i, m := range mask {
 		dx[i] += tmp[i] * m
 	}
+}
+
+// loraA accumulates dA += duᵀ dropout(x): [r, in] from the du that loraOut
+// left in n.u for the same (l, t) and the projection's input x: [N, in].
+func (n *net) loraA(l int, t qwen2.Target, x []float32, N int) {
+	f, g := n.ad.Factors(l, t), n.grad.Factors(l, t)
+	if f == nil {
+		return
+	}
+	r := n.ad.Config.Rank
+	xa := n.dropped(l, t, x, N*f.In)
+	gemm(true, false, r, f.In, N, 1, n.u[:N*r], r, xa, f.In, 1, g.A, f.In)
 }
 
 // rmsNormApply recomputes out = x · rstd · w for x: [N, C] from the kept

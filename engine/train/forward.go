@@ -187,7 +187,7 @@ func (n *net) rope(x []float32, pos []int32, heads, N int, inverse bool) {
 }
 
 // silu returns x·sigmoid(x).
-func silu(x float32) float32 { return x / (1 + float32(exp(float64(-x)))) }
+func silu(x float32) float32 { return x / (1 + exp32(-x)) }
 
 // targetIdx returns the index of t in lora.AllTargets.
 func targetIdx(t qwen2.Target) int {

@@ -126,9 +126,9 @@ func softmaxInPlace(x []float32) float64 {
 	}
 	var s float64
 	for i, v := range x {
-		e := exp(float64(v - mx))
-		x[i] = float32(e)
-		s += e
+		e := exp32(v - mx)
+		x[i] = e
+		s += float64(e)
 	}
 	inv := float32(1 / s)
 	for i := range x {
