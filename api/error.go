@@ -152,6 +152,14 @@ func openaiCode(err error, status int) string {
 // writeError answers err. Internal errors are logged with their cause; the
 // client sees only a generic message.
 func writeError(w http.ResponseWriter, r *http.Request, err error, openai bool) {
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		// The client went away; no one reads the answer. 499 is the
+		// status proxies record for it, which the access log and
+		// metrics then show.
+		logger(r).Info("client went away before the answer")
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	status, body := errorBody(err, openai)
 	if status >= 500 {
 		logger(r).Error("request failed", slog.String("error", err.Error()))
@@ -161,6 +169,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error, openai bool) 
 	}
 	writeJSON(w, status, body)
 }
+
+// statusClientClosed records a request whose client left before the
+// answer (nginx's 499).
+const statusClientClosed = 499
 
 // writeJSON answers v as JSON with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) {

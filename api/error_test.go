@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -181,5 +182,23 @@ func TestRateLimit(t *testing.T) {
 	}
 	if ok, _ := free.allow("slow", 0.5, now); ok {
 		t.Fatal("a key's own rate of 0.5/s lets a second request through at once")
+	}
+}
+
+// TestWriteErrorClientGone checks that a request whose client left is
+// recorded as 499, not as a server failure.
+func TestWriteErrorClientGone(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest("POST", "/v1/chat/completions", nil).WithContext(ctx)
+	rec := httptest.NewRecorder()
+	writeError(rec, req, fmt.Errorf("generate: %w", ctx.Err()), true)
+	if rec.Code != statusClientClosed {
+		t.Errorf("status %d, want %d", rec.Code, statusClientClosed)
+	}
+	rec = httptest.NewRecorder()
+	writeError(rec, httptest.NewRequest("GET", "/", nil), context.Canceled, false)
+	if rec.Code != 500 {
+		t.Errorf("a cancellation the client did not cause answered %d, want 500", rec.Code)
 	}
 }
