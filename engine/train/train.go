@@ -19,8 +19,17 @@
 // Batches: examples are packed into rows of MaxSeqLen positions in the
 // order of a seeded per-epoch shuffle. Each packed example keeps its own
 // position ids (restarting at 0) and attends only to itself, so packing
-// changes no example's loss; it only saves the padding. Pack = false gives
-// every example a row of its own.
+// changes no example's loss; it only saves the padding. NoPack gives every
+// example a row of its own.
+//
+// Data: ReadJSONL reads {"text": …} and {"messages": […]} lines;
+// TextExample and ChatExample build examples from text and conversations
+// directly (a conversation trains only on the assistant's turns).
+//
+// Loss: each optimizer step minimises the mean cross-entropy over all the
+// labelled tokens of its Batch rows, however they split into micro-batches
+// (gradient accumulation divides by the step's token count, not by the
+// number of micro-batches).
 package train
 
 import (
