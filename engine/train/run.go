@@ -201,15 +201,20 @@ func (r *runner) run(ctx context.Context, progress func(Progress)) (*Result, err
 
 // step runs one optimizer step: the micro-batches of its rows, forward and
 // backward with the gradient of the mean token loss over all of them, then
-// clipping and AdamW. It returns the step's progress and its trained token
-// count.
+// clipping and AdamW. It returns the step's progress and the number of
+// tokens (padding excluded) it ran through the model.
 func (r *runner) step(ctx context.Context) (Progress, int, error) {
 	cfg := r.cfg
 	rows := r.epochs[r.st.Epoch]
 	lo := r.st.Row
 	hi := min(lo+cfg.Batch, len(rows))
 	var micro []*Batch
-	count := 0
+	count, tokens := 0, 0
+	for _, row := range rows[lo:hi] {
+		for _, e := range row {
+			tokens += len(e.Tokens)
+		}
+	}
 	for i := lo; i < hi; i += cfg.MicroBatch {
 		bt := batchOf(rows[i:min(i+cfg.MicroBatch, hi)], cfg.MaxSeqLen)
 		micro = append(micro, bt)
@@ -253,7 +258,7 @@ func (r *runner) step(ctx context.Context) (Progress, int, error) {
 		r.st.Epoch++
 		r.st.Row = 0
 	}
-	return p, count, nil
+	return p, tokens, nil
 }
 
 // evaluate measures the held-out loss, keeps the best adapter, and decides
