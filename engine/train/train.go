@@ -172,7 +172,7 @@ type Progress struct {
 	Loss             float64 // mean token loss of the step's batch
 	LR               float64 // learning rate the step used
 	GradNorm         float64 // global gradient norm before clipping
-	TokensPerSec     float64 // trained (non-padding) tokens per second, measured over this run
+	TokensPerSec     float64 // tokens (padding excluded) through forward and backward a second, over this invocation
 	ETA              time.Duration
 	EvalLoss         float64 // held-out loss, when Evaluated
 	Evaluated        bool    // an evaluation ran after this step
