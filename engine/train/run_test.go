@@ -228,3 +228,22 @@ func adapterDiff(a, b *lora.Adapter) float64 {
 	})
 	return d
 }
+
+// TestStopAbandonsPass checks that a pass polls its stop function and does
+// no more work once it says stop: no gradient is accumulated.
+func TestStopAbandonsPass(t *testing.T) {
+	mc := tinyConfig(true)
+	m := randomModel(mc, 5, 0.3)
+	ad := randomAdapter(t, mc, lora.Config{Rank: 2, Alpha: 4}, 6)
+	bt := Pack(randomExamples(4, 4, 8, mc.VocabSize, 7), 2, 8, false)[0]
+	n := newNet(m, ad, bt.B, bt.T)
+	polls := 0
+	n.stop = func() bool { polls++; return true }
+	n.lossAndGrad(bt, 1)
+	if polls == 0 {
+		t.Fatal("the pass never polled stop")
+	}
+	if norm := gradNorm(n.grad); norm != 0 {
+		t.Errorf("gradient norm %g after a stopped pass, want 0", norm)
+	}
+}
