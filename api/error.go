@@ -164,8 +164,11 @@ func writeError(w http.ResponseWriter, r *http.Request, err error, openai bool) 
 	if status >= 500 {
 		logger(r).Error("request failed", slog.String("error", err.Error()))
 	}
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", "Bearer")
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, status, body)
 }

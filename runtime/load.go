@@ -17,7 +17,8 @@ type Config struct {
 	// Slots is how many requests generate at once (default 2). Requests
 	// beyond it wait their turn.
 	Slots int
-	// QueueLimit is how many requests may wait (default 64); past it, a
+	// QueueLimit is how many requests may wait (default 64; negative: none
+	// may, a request finding every slot busy is refused); past it, a
 	// request fails at once with KindUnavailable.
 	QueueLimit int
 	// MaxTokens caps the tokens one request may generate (default 4096).
@@ -29,8 +30,6 @@ func (c Config) Validate() error {
 	switch {
 	case c.Slots < 0:
 		return fmt.Errorf("runtime: Slots must not be negative")
-	case c.QueueLimit < 0:
-		return fmt.Errorf("runtime: QueueLimit must not be negative")
 	case c.MaxTokens < 0:
 		return fmt.Errorf("runtime: MaxTokens must not be negative")
 	}

@@ -42,8 +42,9 @@ type testServer struct {
 }
 
 // startServer runs the server of a new data directory with the tiny model
-// imported and keys for an admin, alice and bob.
-func startServer(t *testing.T, apiCfg api.Config) *testServer {
+// imported and keys for an admin, alice and bob. rtCfg, when given,
+// replaces the runtime's test settings.
+func startServer(t *testing.T, apiCfg api.Config, rtCfg ...runtime.Config) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	ts := &testServer{t: t, dir: t.TempDir(), users: map[string]attune.User{}}
@@ -80,9 +81,13 @@ func startServer(t *testing.T, apiCfg api.Config) *testServer {
 	runCtx, cancel := context.WithCancel(ctx)
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
+	rc := runtime.Config{Slots: 2}
+	if len(rtCfg) > 0 {
+		rc = rtCfg[0]
+	}
 	cfg := serveConfig{
 		Addr: "127.0.0.1:0", DataDir: ts.dir, API: apiCfg, ShutdownGrace: 20 * time.Second,
-		Runtime: runtime.Config{Slots: 2}, EvalMaxTokens: 12,
+		Runtime: rc, EvalMaxTokens: 12,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	go func() { done <- runServer(runCtx, cfg, func(addr string) { ready <- addr }) }()
