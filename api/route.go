@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -76,7 +77,7 @@ func (rt route) muxPattern() (string, map[string]string) {
 		case strings.HasPrefix(seg, "{"):
 			wild = true
 		case wild && seg != "":
-			name := "_seg" + string(rune('0'+i))
+			name := "_seg" + strconv.Itoa(i)
 			checks[name] = seg
 			segs[i] = "{" + name + "}"
 		}
