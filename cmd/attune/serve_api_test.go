@@ -162,6 +162,11 @@ func TestServeFailurePaths(t *testing.T) {
 		if !strings.Contains(string(models.raw), modelID) || !strings.Contains(string(models.raw), serveBase) {
 			t.Errorf("/v1/models lacks the base or the deployed model: %s", models.raw)
 		}
+		other := ts.call("GET", "/api/v3/alignment-project/status/"+alignID, ts.bob, nil).want(t, 404, "another user's alignment")
+		unknown := ts.call("GET", "/api/v3/alignment-project/status/alignment_01JNOSUCHALIGNMENT000000000", ts.bob, nil).want(t, 404, "an unknown alignment")
+		if strings.ReplaceAll(string(other.raw), alignID, "ID") != strings.ReplaceAll(string(unknown.raw), "alignment_01JNOSUCHALIGNMENT000000000", "ID") {
+			t.Errorf("another user's id answers %s, an unknown one %s: a caller can tell them apart", other.raw, unknown.raw)
+		}
 		status := ts.call("GET", "/api/v3/alignment-project/status/"+alignID, ts.alice, nil).want(t, 200, "alignment status")
 		if status.str("status") != "DEPLOYED" || status.str("data.model_id") != modelID {
 			t.Errorf("alignment status after deploy: %s", status.raw)

@@ -125,6 +125,7 @@ func TestServeWorkflow(t *testing.T) {
 	ev := ts.poll("/api/v3/evaluations/"+evalID+"/status", ts.alice, 2*time.Minute, func(a answer) bool {
 		return a.str("status") != "PROCESSING"
 	})
+	ts.call("GET", "/api/v3/evaluations/"+evalID+"/status", ts.bob, nil).want(t, 404, "another user's evaluation")
 	if ev.str("status") != "READY" {
 		t.Fatalf("evaluation ended %s: %s", ev.str("status"), ev.raw)
 	}
