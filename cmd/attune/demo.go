@@ -562,8 +562,9 @@ Note: the base model here is randomly initialised, so it knows no language
 and its answers are noise, before and after. The run shows every stage of
 the pipeline working on real weights and gradients, not a useful model.
 For that, align a real one:
-  attune models pull Qwen/Qwen2.5-0.5B-Instruct   (when online), or
-  attune demo --model DIR   with a downloaded Hugging Face directory.
+  attune models pull Qwen/Qwen2.5-0.5B-Instruct --data-dir DATA   (online), then
+  attune demo --data-dir DATA --model qwen-v2p5-0p5b-instruct
+or give --model a Hugging Face directory you downloaded.
 `
 
 // startDemoServer starts attune's server (the same wiring as attune
