@@ -44,6 +44,7 @@ func runBenchInfer(ctx context.Context, args []string) error {
 	genTokens := fs.Int("gen-tokens", 64, "tokens to generate")
 	asJSON := fs.Bool("json", false, "print one JSON line")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`")
+	q8 := fs.Bool("q8", false, "quantize the weights to int8 per row first (the fast decoding mode; load_s includes it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +69,9 @@ func runBenchInfer(ctx context.Context, args []string) error {
 		return err
 	}
 	defer e.Close()
+	if *q8 {
+		e.Model().QuantizeQ8()
+	}
 	if _, err := e.Model().Logits(e.Model().NewCache(), []int{0}); err != nil {
 		return err
 	}
