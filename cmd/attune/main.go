@@ -37,10 +37,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := runMain(ctx, os.Args[1:])
 	stop()
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "attune:", err)
-		}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		// The flag set has printed its usage; asking for help is no failure.
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "attune:", err)
 		os.Exit(1)
 	}
 }
