@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
-	"math"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"attune/engine/qwen2"
-	"attune/engine/safetensors"
 )
 
 // TestBenchAlignLearns aligns a small random-initialised model on three
@@ -26,17 +23,18 @@ import (
 // longer run would need. The benchmark questions themselves are held out
 // of training, as in every alignment.
 //
-// The model's final norm is scaled up (see writeLearnableModel): with the
-// initialiser's N(0, 0.02) tied embeddings no hidden state can give any
-// token more than about 0.2% of the probability, and LoRA does not train
-// the norm or the embeddings, so without it confidence could not rise
-// whatever training did.
+// The random model's final norm is scaled by the initialiser
+// (qwen2.FinalNormScale): without it no hidden state could give any token
+// more than about 0.2% of the probability, and LoRA, which trains neither
+// the norm nor the embeddings, could not raise confidence whatever it did.
 func TestBenchAlignLearns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model for minutes; skipped with -short")
 	}
 	model := filepath.Join(t.TempDir(), "small-random")
-	writeLearnableModel(t, model, 4)
+	if err := qwen2.InitRandom(model, "small", 1); err != nil {
+		t.Fatal(err)
+	}
 
 	seed := int64(7)
 	o := &benchAlignOptions{
@@ -74,55 +72,5 @@ func TestBenchAlignLearns(t *testing.T) {
 		if c.failed {
 			t.Errorf("want %s:\n%s", c.name, &table)
 		}
-	}
-}
-
-// writeLearnableModel writes a random-initialised small model to dir with
-// its final norm weights multiplied by scale. The head is tied to the
-// embeddings, N(0, 0.02) over 256 dimensions, so a normalised hidden state
-// of norm 16 reaches a logit of at most about 16·0.32 ≈ 5 against
-// ln(151936) ≈ 12 for the rest of the vocabulary: confidence stays under
-// 0.2% for any input. Scaling the norm by 4 leaves an untrained model's
-// answers as unsure as before (random logits spread 1.3 instead of 0.3)
-// while letting a trained one reach logits near 20, as a trained model's
-// head does.
-func writeLearnableModel(t *testing.T, dir string, scale float32) {
-	t.Helper()
-	cfg, err := qwen2.Shape("small")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := qwen2.WriteRandom(dir, cfg, 1, safetensors.BF16); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, safetensors.SingleName)
-	f, err := safetensors.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tensors []safetensors.Tensor
-	for _, name := range f.Names() {
-		v, err := f.Tensor(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data := append([]byte(nil), v.Data...)
-		if name == "model.norm.weight" {
-			if v.DType != safetensors.BF16 {
-				t.Fatalf("%s is %s, want BF16", name, v.DType)
-			}
-			for i := 0; i < len(data); i += 2 {
-				x := math.Float32frombits(uint32(binary.LittleEndian.Uint16(data[i:])) << 16)
-				bits := math.Float32bits(x * scale)
-				bits += 0x7fff + (bits>>16)&1 // round to nearest even
-				binary.LittleEndian.PutUint16(data[i:], uint16(bits>>16))
-			}
-		}
-		tensors = append(tensors, safetensors.Tensor{Name: name, DType: v.DType, Shape: v.Shape, Data: data})
-	}
-	meta := f.Metadata()
-	f.Close()
-	if err := safetensors.WriteFile(path, tensors, meta); err != nil {
-		t.Fatal(err)
 	}
 }

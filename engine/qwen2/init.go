@@ -85,7 +85,7 @@ func InitRandom(dir, shape string, seed uint64) error {
 // model.safetensors in dtype (BF16, F16 or F32), tokenizer.json and
 // tokenizer_config.json. Linear weights, embeddings and biases are drawn
 // from N(0, 0.02), norm weights from 1 + N(0, 0.05), all determined by
-// seed. The weights are streamed to disk, so memory stays small whatever
+// seed, except the final norm's, which centre on FinalNormScale(cfg). The weights are streamed to disk, so memory stays small whatever
 // the shape.
 func WriteRandom(dir string, cfg Config, seed uint64, dtype safetensors.DType) error {
 	return writeRandom(dir, cfg, seed, dtype, true)
@@ -213,6 +213,20 @@ type randomTensor struct {
 	mean, stdev float64
 }
 
+// FinalNormScale is the mean of a random model's final norm weights:
+// 1024/hidden, and at least 1. With N(0, 0.02) embeddings tied to the head,
+// a state normalised to norm √C·w reaches a logit of at most about
+// 0.02·C·w; at w = 1 and C = 256 that is 5, against ln(151936) ≈ 12 for the
+// rest of the vocabulary, so no token could ever pass 0.2% probability, and
+// LoRA, which trains neither the norm nor the embeddings, could not teach
+// such a model anything it would say with confidence. At 1024/C the bound
+// is about 20, as in a trained model's head, while an untrained model's
+// random logits stay spread and its answers unsure. The 0.5B shape keeps
+// a scale near 1.
+func FinalNormScale(cfg Config) float64 {
+	return max(1, 1024/float64(cfg.HiddenSize))
+}
+
 // randomTensors lists the tensors of cfg with HF names, in file order.
 func randomTensors(cfg Config) []randomTensor {
 	C, I, V := cfg.HiddenSize, cfg.IntermediateSize, cfg.VocabSize
@@ -234,7 +248,8 @@ func randomTensors(cfg Config) []randomTensor {
 			w(p+"mlp.down_proj.weight", C, I),
 		)
 	}
-	ts = append(ts, norm("model.norm.weight"))
+	fs := FinalNormScale(cfg)
+	ts = append(ts, randomTensor{"model.norm.weight", []int{C}, fs, 0.05 * fs})
 	if !cfg.TieWordEmbeddings {
 		ts = append(ts, w("lm_head.weight", V, C))
 	}
