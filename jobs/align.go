@@ -250,12 +250,13 @@ func (p *pipeline) trainRequest(ctx context.Context, a attune.Alignment) (TrainR
 }
 
 // trainProgress records a training step, at most once per ProgressEvery
-// (and always for the last step), mapping training's share of the
+// (and always for the last step and for a new checkpoint, which must not be
+// lost to the rate limit: early deploy and stop rely on it), mapping training's share of the
 // pipeline onto progressBenchmark..end.
 func (p *pipeline) trainProgress(ctx context.Context, tp TrainProgress, end float64) {
 	now := p.c.cfg.Now()
 	p.mu.Lock()
-	due := now.Sub(p.lastWrite) >= p.c.cfg.ProgressEvery || tp.Step == tp.TotalSteps
+	due := now.Sub(p.lastWrite) >= p.c.cfg.ProgressEvery || tp.Step == tp.TotalSteps || tp.Checkpoint != ""
 	if due {
 		p.lastWrite = now
 	}
