@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
+
+	"attune/client"
 )
 
 func init() {
@@ -15,46 +18,34 @@ func init() {
 // deploy starts deploying an aligned model and, with --wait, waits until
 // it serves.
 func deploy(ctx context.Context, args []string, io stdio) error {
-	var r remote
-	fs := newFlags("deploy", "deploy MODEL [--wait]", io)
-	r.addFlags(fs, io)
-	wait := fs.Bool("wait", false, "wait until the model is deployed")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1); err != nil {
-		return err
-	}
-	c, err := r.client()
-	if err != nil {
-		return err
-	}
-	model := pos[0]
-	if err := c.Deploy(ctx, model); err != nil {
-		return fmt.Errorf("deploy: %w", err)
-	}
-	status := "PENDING"
-	if *wait {
-		if err := c.WaitDeployed(ctx, model); err != nil {
-			return fmt.Errorf("deploy: %w", err)
-		}
-		status = "DEPLOYED"
-	}
-	if r.json {
-		return printJSON(io.out, map[string]string{"model_id": model, "status": status})
-	}
-	fmt.Fprintf(io.out, "%s %s\n", model, status)
-	return nil
+	return changeDeployment(ctx, args, io, deployment{
+		name: "deploy", done: "DEPLOYED",
+		start: (*client.Client).Deploy, wait: (*client.Client).WaitDeployed,
+	})
 }
 
 // undeploy starts undeploying an aligned model and, with --wait, waits
 // until it no longer serves.
 func undeploy(ctx context.Context, args []string, io stdio) error {
+	return changeDeployment(ctx, args, io, deployment{
+		name: "undeploy", done: "UNDEPLOYED",
+		start: (*client.Client).Undeploy, wait: (*client.Client).WaitUndeployed,
+	})
+}
+
+// deployment is one direction of a deployment change: the command's name,
+// the status it ends in, and the client calls that start and await it.
+type deployment struct {
+	name, done  string
+	start, wait func(*client.Client, context.Context, string) error
+}
+
+// changeDeployment runs "attune deploy" or "attune undeploy" for d.
+func changeDeployment(ctx context.Context, args []string, io stdio, d deployment) error {
 	var r remote
-	fs := newFlags("undeploy", "undeploy MODEL [--wait]", io)
+	fs := newFlags(d.name, d.name+" MODEL [--wait]", io)
 	r.addFlags(fs, io)
-	wait := fs.Bool("wait", false, "wait until the model is undeployed")
+	wait := fs.Bool("wait", false, "wait until the model is "+strings.ToLower(d.done))
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -67,15 +58,15 @@ func undeploy(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	model := pos[0]
-	if err := c.Undeploy(ctx, model); err != nil {
-		return fmt.Errorf("undeploy: %w", err)
+	if err := d.start(c, ctx, model); err != nil {
+		return fmt.Errorf("%s: %w", d.name, err)
 	}
 	status := "PENDING"
 	if *wait {
-		if err := c.WaitUndeployed(ctx, model); err != nil {
-			return fmt.Errorf("undeploy: %w", err)
+		if err := d.wait(c, ctx, model); err != nil {
+			return fmt.Errorf("%s: %w", d.name, err)
 		}
-		status = "UNDEPLOYED"
+		status = d.done
 	}
 	if r.json {
 		return printJSON(io.out, map[string]string{"model_id": model, "status": status})
