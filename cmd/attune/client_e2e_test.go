@@ -176,6 +176,15 @@ func TestClientCommands(t *testing.T) {
 	if res.Method != "eval-compare" {
 		t.Errorf("eval show --json: method %q, want eval-compare", res.Method)
 	}
+
+	// Undeploy: the model stops serving, and a second undeploy is refused.
+	contains(t, "undeploy", e.run(undeploy, "", model, "--wait"), model+" UNDEPLOYED")
+	if _, _, err := e.try(chat, "", model, "--message", "Gold?"); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
+		t.Errorf("chat after undeploy: %v, want HTTP 404", err)
+	}
+	if _, _, err := e.try(undeploy, "", model); err == nil || !strings.Contains(err.Error(), "HTTP 400") {
+		t.Errorf("undeploying twice: %v, want HTTP 400", err)
+	}
 }
 
 // TestClientErrors checks that what goes wrong reaches the user as one
