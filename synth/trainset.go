@@ -24,7 +24,7 @@ type Example struct {
 
 // TrainingOptions configures BuildTrainingSet. Zero fields take defaults.
 type TrainingOptions struct {
-	Phrasings int     // chat examples per pair, at most; default 3
+	Phrasings int     // chat examples per pair, at most; default 4
 	HoldOut   float64 // share of examples set aside for early stopping, 0..0.5; default 0
 	Seed      uint64  // orders the examples and picks the held-out slice
 	System    string  // system message of chat examples; none when empty
@@ -67,7 +67,7 @@ type TrainingSet struct {
 // line that holds one is rephrased or dropped, and so is a phrasing.
 func BuildTrainingSet(chunks []ingest.Chunk, pairs []Pair, benchmark []string, opts TrainingOptions) *TrainingSet {
 	if opts.Phrasings <= 0 {
-		opts.Phrasings = 3
+		opts.Phrasings = 4
 	}
 	opts.HoldOut = min(max(opts.HoldOut, 0), 0.5)
 	guard := newOverlapGuard(benchmark)
@@ -363,7 +363,9 @@ var factQuestion = regexp.MustCompile(`^What is the (.+) of (.+)\?$`)
 
 // phrasings returns the candidate (question, answer) wordings of a pair,
 // best first: the pair itself, its question reworded by rule and by an
-// inserted adverb, and for facts a full-sentence answer.
+// inserted adverb, for facts the question with its subject in lower case
+// (people type "lithium" where documents write "Lithium": other tokens,
+// which a model must see both of), and for facts a full-sentence answer.
 func phrasings(p Pair) [][2]string {
 	questions := []string{p.Question}
 	for _, r := range []string{rephrase(p.Question), insertFiller(p.Question)} {
@@ -376,6 +378,9 @@ func phrasings(p Pair) [][2]string {
 		out = append(out, [2]string{q, p.Answer})
 	}
 	if m := factQuestion.FindStringSubmatch(p.Question); m != nil {
+		if lower := strings.ToLower(m[2]); lower != m[2] {
+			out = append(out, [2]string{fmt.Sprintf("What is the %s of %s?", m[1], lower), p.Answer})
+		}
 		sentence := fmt.Sprintf("The %s of %s is %s.", m[1], m[2], strings.TrimRight(p.Answer, "."))
 		for _, q := range questions {
 			out = append(out, [2]string{q, sentence})

@@ -18,8 +18,8 @@ import (
 // What it does not show: a random base with LoRA learns the answers' forms
 // and words ("Beryllium", "X is the chemical element with atomic number
 // N.") well before it learns to bind them to the element the question
-// names, so accuracy rises by one or two questions here (0 -> 2/15 at the
-// time of writing; uncertainty 0.995 -> 0.76), not by the third or more a
+// names, so accuracy rises by a few questions here (0 -> 3/15 at the
+// time of writing; uncertainty 0.995 -> 0.37), not by the third or more a
 // longer run would need. The benchmark questions themselves are held out
 // of training, as in every alignment.
 //
