@@ -10,6 +10,7 @@ import (
 
 	"attune/engine/kernels"
 	"attune/engine/safetensors"
+	"attune/internal/reftest"
 )
 
 // The reference test runs the model of every directory under the repo's
@@ -64,30 +65,6 @@ func (r *reference) setDefaultTolerances() {
 	}
 }
 
-// referenceDirs lists the directories the reference test covers.
-func referenceDirs(t *testing.T) []string {
-	root := filepath.Join("..", "..", "testdata", "reference")
-	entries, err := os.ReadDir(root)
-	if err != nil {
-		t.Fatalf("cannot list %s: %v", root, err)
-	}
-	var dirs []string
-	for _, e := range entries {
-		if e.IsDir() {
-			dirs = append(dirs, filepath.Join(root, e.Name()))
-		}
-	}
-	for _, d := range strings.Split(os.Getenv("ATTUNE_REFERENCE_DIRS"), ":") {
-		if d != "" {
-			dirs = append(dirs, d)
-		}
-	}
-	if len(dirs) == 0 {
-		t.Fatal("no reference directories")
-	}
-	return dirs
-}
-
 // refData is one reference directory, loaded.
 type refData struct {
 	model   *Model
@@ -134,7 +111,7 @@ func (d *refData) tensor(t *testing.T, name string) []float32 {
 }
 
 func TestReference(t *testing.T) {
-	for _, dir := range referenceDirs(t) {
+	for _, dir := range reftest.Dirs(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			d := loadReference(t, dir)
 			t.Run("batch", func(t *testing.T) { testReferenceBatch(t, d) })

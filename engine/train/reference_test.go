@@ -11,6 +11,7 @@ import (
 	"attune/engine/lora"
 	"attune/engine/qwen2"
 	"attune/engine/safetensors"
+	"attune/internal/reftest"
 )
 
 // The reference test checks LoRA training against the PyTorch reference
@@ -49,28 +50,8 @@ type loraReference struct {
 	} `json:"tolerances"`
 }
 
-func referenceDirs(t *testing.T) []string {
-	root := filepath.Join("..", "..", "testdata", "reference")
-	entries, err := os.ReadDir(root)
-	if err != nil {
-		t.Fatalf("cannot list %s: %v", root, err)
-	}
-	var dirs []string
-	for _, e := range entries {
-		if e.IsDir() {
-			dirs = append(dirs, filepath.Join(root, e.Name()))
-		}
-	}
-	for _, d := range strings.Split(os.Getenv("ATTUNE_REFERENCE_DIRS"), ":") {
-		if d != "" {
-			dirs = append(dirs, d)
-		}
-	}
-	return dirs
-}
-
 func TestReferenceLoRA(t *testing.T) {
-	for _, dir := range referenceDirs(t) {
+	for _, dir := range reftest.Dirs(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) { checkReference(t, dir) })
 	}
 }
