@@ -234,6 +234,16 @@ func ExportMerged(outDir, baseDir string, m *qwen2.Model, a *Adapter) error {
 	if len(m.Layers) > 0 {
 		dtype = m.Layers[0].Q.DType
 	}
+	return ExportMergedAs(outDir, baseDir, m, a, dtype)
+}
+
+// ExportMergedAs is ExportMerged with the merged projections stored in
+// dtype: F32 keeps the merge exact, BF16 and F16 round it. A dtype other
+// than those three (an int8 base) is stored as F32.
+func ExportMergedAs(outDir, baseDir string, m *qwen2.Model, a *Adapter, dtype kernels.DType) error {
+	if dtype != kernels.BF16 && dtype != kernels.F16 {
+		dtype = kernels.F32
+	}
 	if err := SaveModel(outDir, Merge(m, a, dtype)); err != nil {
 		return err
 	}
