@@ -38,7 +38,9 @@ func newPool(size int) *pool {
 }
 
 func (p *pool) serve() {
+	var nice int32 // this worker's thread priority (nice.go)
 	for j := range p.jobs {
+		niceWorker(&nice)
 		j.drain()
 		j.wg.Done()
 	}
