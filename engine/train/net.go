@@ -2,9 +2,8 @@ package train
 
 import (
 	"math"
-	"runtime"
-	"sync"
 
+	"attune/engine/kernels"
 	"attune/engine/lora"
 	"attune/engine/qwen2"
 )
@@ -148,23 +147,20 @@ func (n *net) zeroGrad() {
 }
 
 // workers returns how many goroutines the element-wise and attention loops
-// use: one per available CPU.
-func workers() int { return runtime.GOMAXPROCS(0) }
+// use: the kernels' threads.
+func workers() int { return kernels.Threads() }
 
 // parallel runs fn over [0, n) split into contiguous ranges, one per worker,
-// and returns when all are done. Each call gets its worker index.
+// and returns when all are done. Each call gets its worker index. The
+// ranges run on the kernels' pool, so that a run started with
+// kernels.RunNiced keeps all of its threads at the lower priority.
 func parallel(n int, fn func(w, lo, hi int)) {
 	nw := min(workers(), n)
 	if nw <= 1 {
 		fn(0, 0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	for w := range nw {
-		lo, hi := w*n/nw, (w+1)*n/nw
-		wg.Go(func() { fn(w, lo, hi) })
-	}
-	wg.Wait()
+	kernels.Parallel(nw, func(w int) { fn(w, w*n/nw, (w+1)*n/nw) })
 }
 
 // lossAndGrad runs the forward and backward passes over bt and adds the
