@@ -99,6 +99,10 @@ type alignmentView struct {
 	model  attune.AlignedModel
 	hasDep bool // the model has been deployed at least once
 	email  string
+
+	// queuePosition is the alignment job's place in the queue (see
+	// Server.queuePosition); nil when finished or not known.
+	queuePosition *int
 }
 
 // loadAlignment reads an alignment with its model.
@@ -191,10 +195,7 @@ func (v alignmentView) statusBody(plural bool) map[string]any {
 		"gpu_training_completed": v.a.TrainingCompleted,
 	}
 	if plural {
-		// TODO(queue): report the alignment's place among all users'
-		// queued alignments; that needs a count the Store does not offer
-		// (or River's queue), so the field is null for now.
-		out["queue_position"] = nil
+		out["queue_position"] = v.queuePosition
 		out["early_deployable"] = v.earlyDeployable()
 		out["stage_failures"] = v.stageFailures()
 	}
@@ -214,6 +215,33 @@ func (v alignmentView) stageFailures() []map[string]any {
 	return []map[string]any{{"stage": v.a.Stage, "error": v.a.Error}}
 }
 
+// queuePositions is what a Queue that knows where its jobs stand offers
+// (jobs.Client does).
+type queuePositions interface {
+	AlignmentQueuePosition(ctx context.Context, alignmentID string) (int, bool, error)
+	DeployQueuePosition(ctx context.Context, taskID string) (int, bool, error)
+}
+
+// queuePosition asks the queue, when it can tell, where a job stands: nil
+// when it cannot or the job has finished, else 0 while it runs and n ≥ 1
+// while it waits behind n−1 jobs of its kind. A failure to ask is logged
+// and answers nil: the status itself is still worth answering.
+func (s *Server) queuePosition(ctx context.Context, ask func(queuePositions, context.Context) (int, bool, error)) *int {
+	q, ok := s.deps.Queue.(queuePositions)
+	if !ok {
+		return nil
+	}
+	pos, queued, err := ask(q, context.WithoutCancel(ctx))
+	if err != nil {
+		s.log.Warn("cannot read the queue position", "error", err)
+		return nil
+	}
+	if !queued {
+		return nil
+	}
+	return &pos
+}
+
 // handleAlignmentStatus answers GET /alignment-project/status/{id}.
 func (s *Server) handleAlignmentStatus(plural bool) handlerFunc {
 	what := "status"
@@ -221,7 +249,14 @@ func (s *Server) handleAlignmentStatus(plural bool) handlerFunc {
 		what = "status+"
 	}
 	return func(w http.ResponseWriter, r *http.Request) error {
-		return s.cachedAlignment(w, r, what, func(v alignmentView) any { return v.statusBody(plural) })
+		return s.cachedAlignment(w, r, what, func(v alignmentView) any {
+			if plural && !v.a.Status.Final() {
+				v.queuePosition = s.queuePosition(r.Context(), func(q queuePositions, ctx context.Context) (int, bool, error) {
+					return q.AlignmentQueuePosition(ctx, v.a.ID)
+				})
+			}
+			return v.statusBody(plural)
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"archive/tar"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -157,6 +158,11 @@ func (s *Server) handleDeployStatus(plural bool) handlerFunc {
 				return err
 			}
 			out["queue_position"] = nil
+			if t.Status == attune.TaskPending {
+				out["queue_position"] = s.queuePosition(ctx, func(q queuePositions, ctx context.Context) (int, bool, error) {
+					return q.DeployQueuePosition(ctx, t.ID)
+				})
+			}
 			out["early_deployable"] = v.earlyDeployable()
 			out["stage_failures"] = v.stageFailures()
 			out["deployment_status"] = m.DeploymentStatus

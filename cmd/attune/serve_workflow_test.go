@@ -73,10 +73,18 @@ func TestServeWorkflow(t *testing.T) {
 		Hyperparameters: &client.Hyperparameters{Epochs: 1, BatchSize: 4, MaxSeqLen: 32, LoRARank: 4, LearningRate: 1e-3, Seed: &seed},
 	})
 	must(t, err)
+	// Just queued, the alignment's job waits first in line or runs.
+	queued := ts.call("GET", "/api/v3/alignment-projects/"+alignID+"/status", ts.alice, nil).want(t, 200, "status with queue details")
+	if p := queued.get("queue_position"); p != 0.0 && p != 1.0 {
+		t.Errorf("queue_position of a just-queued alignment is %v, want 0 or 1: %s", p, queued.raw)
+	}
 	st, err := c.WaitAlignment(ctx, alignID, nil)
 	must(t, err)
 	if st.Status != "READY" {
 		t.Fatalf("alignment ended %s: %+v", st.Status, st.Data)
+	}
+	if p := ts.call("GET", "/api/v3/alignment-projects/"+alignID+"/status", ts.alice, nil).get("queue_position"); p != nil {
+		t.Errorf("queue_position of a READY alignment is %v, want null", p)
 	}
 	raw := ts.call("GET", "/api/v3/alignment-project/status/"+alignID, ts.alice, nil).want(t, 200, "status")
 	if raw.get("gpu_training_completed") != true || raw.get("data.progress") != 100.0 || raw.str("data.model_id") == "" {
@@ -100,6 +108,9 @@ func TestServeWorkflow(t *testing.T) {
 		}
 		return task.Status, nil
 	})
+	if dep := ts.call("GET", "/api/v3/models/"+modelID+"/deployment/status", ts.alice, nil).want(t, 200, "deploy status with queue details"); dep.get("queue_position") != nil || dep.str("status") != "COMPLETED" {
+		t.Errorf("a finished deploy's status: %s, want COMPLETED with queue_position null", dep.raw)
+	}
 	ans, err := c.Chat(ctx, client.ChatRequest{Model: modelID, Messages: []client.Message{{Role: "user", Content: "What is hydrogen?"}}, MaxTokens: 5})
 	must(t, err)
 	if len(ans.Choices) != 1 || ans.Usage.CompletionTokens < 1 {
