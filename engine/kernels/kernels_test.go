@@ -113,7 +113,7 @@ func TestLinear(t *testing.T) {
 						absBias = abs(bias)
 					}
 					want := make([]float32, s.T*s.out)
-					RefLinear(want, x, w, bias, s.T)
+					RefLinearQ8(want, x, w, bias, s.T) // RefLinear but for Q8
 					mag := make([]float32, s.T*s.out)
 					RefLinear(mag, abs(x), NewMatF32(s.out, s.in, abs(wv)), absBias, s.T)
 					got := make([]float32, s.T*s.out)
