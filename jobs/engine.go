@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
 	"attune"
+	"attune/engine/kernels"
 	"attune/engine/lora"
 	"attune/engine/qwen2"
 	"attune/engine/tokenizer"
@@ -23,10 +25,35 @@ import (
 // examples in several phrasings; no example holds a benchmark question
 // verbatim. A tenth of the examples is held out for early stopping when
 // there are enough.
-type EngineTrainer struct{}
+type EngineTrainer struct {
+	// Nice, when above 0, runs training on threads of that nice value
+	// (up to 19), so that a server in the same process keeps answering
+	// quickly while a run takes every core: the run gets what the
+	// requests leave.
+	Nice int
+	// Logger reports a priority that could not be lowered; nil for
+	// slog's default.
+	Logger *slog.Logger
+}
 
 // Train runs (or resumes) a training run and saves the adapter.
-func (EngineTrainer) Train(ctx context.Context, req TrainRequest, progress func(TrainProgress)) (TrainResult, error) {
+func (t EngineTrainer) Train(ctx context.Context, req TrainRequest, progress func(TrainProgress)) (TrainResult, error) {
+	var res TrainResult
+	err, niceErr := kernels.RunNiced(t.Nice, func() (err error) {
+		res, err = t.train(ctx, req, progress)
+		return err
+	})
+	if niceErr != nil {
+		log := t.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("training runs at normal priority", slog.String("error", niceErr.Error()))
+	}
+	return res, err
+}
+
+func (EngineTrainer) train(ctx context.Context, req TrainRequest, progress func(TrainProgress)) (TrainResult, error) {
 	model, err := qwen2.Load(req.BaseModel.Path)
 	if err != nil {
 		return TrainResult{}, fmt.Errorf("cannot load base model %s: %w", req.BaseModel.ID, err)

@@ -9,7 +9,8 @@
 #   scripts/load-status.sh [CONNS] [DURATION]      (defaults: 200 15s)
 #
 # With TRAIN=0 the alignment is stopped before the measurement, for the
-# figure without training beside it.
+# figure without training beside it. SERVE_FLAGS adds flags to attune serve
+# (e.g. SERVE_FLAGS="--compute-nice 0" for training at the same priority).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 conns=${1:-200}
@@ -31,7 +32,7 @@ trap cleanup EXIT
 
 bin/attune models import testdata/reference/qwen2-tiny --id qwen2-tiny --link --data-dir "$data" >/dev/null
 key=$(bin/attune keys create --user load@example.com --data-dir "$data" 2>/dev/null)
-bin/attune serve --addr "127.0.0.1:$port" --data-dir "$data" --rate-limit 0 2>"$data/serve.log" &
+bin/attune serve --addr "127.0.0.1:$port" --data-dir "$data" --rate-limit 0 ${SERVE_FLAGS:-} 2>"$data/serve.log" &
 server=$!
 auth="Authorization: Bearer $key"
 for _ in $(seq 100); do curl -fsS "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	gort "runtime"
 	"time"
 
 	"attune"
 	"attune/api"
+	"attune/engine/kernels"
 	"attune/jobs"
 	"attune/runtime"
 )
@@ -34,7 +36,10 @@ type serveConfig struct {
 	// ShutdownGrace is how long in-flight requests and running jobs get to
 	// finish after a stop signal.
 	ShutdownGrace time.Duration
-	Logger        *slog.Logger
+	// ComputeNice is the nice value (0 to 19) of the threads that train
+	// and run the kernels' parallel parts; see computePriority.
+	ComputeNice int
+	Logger      *slog.Logger
 }
 
 // serve parses the flags of `attune serve` and runs the server until ctx
@@ -52,6 +57,7 @@ func serve(ctx context.Context, args []string, io stdio) error {
 	evalTokens := fs.Int("eval-max-tokens", 128, "longest answer, in tokens, an evaluation lets a model give")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "time in-flight requests and jobs get to finish on shutdown")
 	logJSON := fs.Bool("log-json", false, "write logs as JSON lines instead of text")
+	nice := fs.Int("compute-nice", 10, "nice value (0-19) of the threads that train models and run the engine's parallel work, so that API requests stay fast while a model trains (0: the same priority as requests)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -59,12 +65,15 @@ func serve(ctx context.Context, args []string, io stdio) error {
 	if err := wantArgs(fs, pos, 0); err != nil {
 		return err
 	}
-	var h slog.Handler = slog.NewTextHandler(io.errw, nil)
+	logw := newBufferedLog(io.errw, 100*time.Millisecond)
+	defer logw.Close()
+	var h slog.Handler = slog.NewTextHandler(logw, nil)
 	if *logJSON {
-		h = slog.NewJSONHandler(io.errw, nil)
+		h = slog.NewJSONHandler(logw, nil)
 	}
 	cfg := serveConfig{
 		Addr: *addr, DataDir: *dataDir, ShutdownGrace: *grace, Logger: slog.New(h), EvalMaxTokens: *evalTokens,
+		ComputeNice: *nice,
 		API: api.Config{
 			UploadFileLimit: *maxUpload * 1_000_000,
 			RateLimit:       api.RateLimit{PerSecond: *rate, Burst: *burst},
@@ -82,6 +91,10 @@ func serve(ctx context.Context, args []string, io stdio) error {
 // running jobs checkpoint and stop, to resume at the next start.
 func runServer(ctx context.Context, cfg serveConfig, ready func(addr string)) error {
 	log := cfg.Logger
+	if cfg.ComputeNice < 0 || cfg.ComputeNice > 19 {
+		return fmt.Errorf("serve: --compute-nice must be between 0 and 19, not %d", cfg.ComputeNice)
+	}
+	computePriority(cfg.ComputeNice)
 	layout := layoutOf(cfg.DataDir)
 	st, err := openStore(ctx, cfg.DataDir, log.With(slog.String("component", "store")))
 	if err != nil {
@@ -102,7 +115,7 @@ func runServer(ctx context.Context, cfg serveConfig, ready func(addr string)) er
 	jcfg := cfg.Jobs
 	jcfg.Path, jcfg.WorkDir = layout.Jobs, layout.Work
 	metrics := api.NewMetrics()
-	q, err := jobs.New(ctx, jcfg, jobDeps(st, blobs, rt, metrics, cfg.EvalMaxTokens, log))
+	q, err := jobs.New(ctx, jcfg, jobDeps(st, blobs, rt, metrics, cfg.EvalMaxTokens, cfg.ComputeNice, log))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -199,16 +212,36 @@ func warmDeployed(ctx context.Context, st attune.Store, rt *runtime.Runtime, log
 
 // jobDeps gives the jobs their step implementations: the runtime loads and
 // unloads deployed models, and training counts its tokens into metrics.
-func jobDeps(st attune.Store, blobs attune.Blobs, rt *runtime.Runtime, metrics *api.Metrics, evalTokens int, log *slog.Logger) jobs.Deps {
+func jobDeps(st attune.Store, blobs attune.Blobs, rt *runtime.Runtime, metrics *api.Metrics, evalTokens, nice int, log *slog.Logger) jobs.Deps {
+	log = log.With(slog.String("component", "jobs"))
 	return jobs.Deps{
-		Store: st, Blobs: blobs, Logger: log.With(slog.String("component", "jobs")),
+		Store: st, Blobs: blobs, Logger: log,
 		Extractor:  jobs.Ingest{},
 		Generator:  jobs.Extractive{},
 		Evaluator:  jobs.RuntimeEvaluator{Runtime: rt, MaxTokens: evalTokens},
-		Trainer:    countingTrainer{jobs.EngineTrainer{}, metrics},
+		Trainer:    countingTrainer{jobs.EngineTrainer{Nice: nice, Logger: log}, metrics},
 		Deployer:   deployer{rt},
 		Undeployer: rt,
 	}
+}
+
+// computePriority keeps the API responsive while the engine computes.
+// Go runs goroutines on GOMAXPROCS threads at a time; with one per core,
+// a training run and the kernels' workers hold them all and a request
+// waits for the scheduler to preempt them (10 ms slices). So the server
+// gets two more than the cores, and the compute threads run at a lower OS
+// priority (nice): requests find a free slot at once and the kernel gives
+// their threads the CPU first. The kernels' pool keeps its size (one
+// worker fewer than the cores, plus the caller), so compute never
+// oversubscribes.
+func computePriority(nice int) {
+	if nice <= 0 {
+		return
+	}
+	if gort.GOMAXPROCS(0) == gort.NumCPU() {
+		gort.GOMAXPROCS(gort.NumCPU() + 2)
+	}
+	kernels.SetWorkerNice(nice)
 }
 
 // deployer loads an aligned model into the runtime for the deploy job.
