@@ -16,10 +16,16 @@ import (
 //   - exact: the answer equals it;
 //   - containment: it occurs in the answer as a whole run of words
 //     ("The symbol is Fe." contains "Fe");
-//   - number: it is a number and the answer holds a number within
-//     NumberTolerance of it, relatively;
-//   - overlap: the token F1 between answer and reference reaches
-//     F1Threshold (for prose references a model paraphrases);
+//   - number: it is a number and the answer holds the same number: equal
+//     for a whole number ("8" is not "18", "8.5" or "1988", and the year
+//     "1988" is not "1990"), within NumberTolerance relatively for a
+//     decimal one ("6.94" for "6.939");
+//   - overlap: it is prose (at least MinOverlapWords words), the token F1
+//     between answer and reference reaches F1Threshold, and every number
+//     of the reference is in the answer (for prose references a model
+//     paraphrases; a short reference must be contained instead, so that
+//     "nitrogen gas" does not pass for "oxygen gas", nor "atomic number
+//     18" for "atomic number 8");
 //   - excerpt: the answer is a run of at least MinExcerptWords words of the
 //     reference, verbatim (a model that recites the start of a long answer
 //     and stops at its length limit knows it; by chance so long a run does
@@ -32,6 +38,7 @@ type Lexical struct {
 	F1Threshold     float64 // default 0.5
 	NumberTolerance float64 // relative; default 0.005 (0.5 %)
 	MinExcerptWords int     // default 12
+	MinOverlapWords int     // default 4
 }
 
 func (l Lexical) withDefaults() Lexical {
@@ -43,6 +50,9 @@ func (l Lexical) withDefaults() Lexical {
 	}
 	if l.MinExcerptWords <= 0 {
 		l.MinExcerptWords = 12
+	}
+	if l.MinOverlapWords <= 0 {
+		l.MinOverlapWords = 4
 	}
 	return l
 }
@@ -67,7 +77,7 @@ func (l Lexical) Judge(_ context.Context, _ string, ref Reference, answer string
 		case l.numberMatch(got, want):
 			v.Correct, v.Reason = true, "same number within tolerance"
 			v.Relevance = max(v.Relevance, tokenF1(l.sameNumber(got, want), want))
-		case f1 >= l.F1Threshold && !v.Correct:
+		case f1 >= l.F1Threshold && !v.Correct && len(want) >= l.MinOverlapWords && l.hasNumbers(got, want):
 			v.Correct, v.Reason = true, "token overlap above threshold"
 		case len(got) >= l.MinExcerptWords && containsRun(want, got) && !v.Correct:
 			v.Correct, v.Reason = true, "answer is an excerpt of the reference"
@@ -153,8 +163,9 @@ func tokenF1(got, want []string) float64 {
 	return 2 * p * r / (p + r)
 }
 
-// numberMatch reports whether want is a single number and got holds a
-// number within the relative tolerance of it.
+// numberMatch reports whether want is a single number and got holds the
+// same number: equal to a whole number, within the relative tolerance of
+// a decimal one.
 func (l Lexical) numberMatch(got, want []string) bool {
 	if len(want) != 1 {
 		return false
@@ -163,12 +174,27 @@ func (l Lexical) numberMatch(got, want []string) bool {
 	if !ok {
 		return false
 	}
+	tol := l.NumberTolerance * math.Abs(w)
+	if !strings.Contains(want[0], ".") {
+		tol = 0 // a count, a year, an atomic number: nothing is close enough
+	}
 	for _, g := range got {
-		if x, ok := number(g); ok && math.Abs(x-w) <= l.NumberTolerance*math.Abs(w) {
+		if x, ok := number(g); ok && math.Abs(x-w) <= tol {
 			return true
 		}
 	}
 	return false
+}
+
+// hasNumbers reports whether every number among want's words is among
+// got's (see numberMatch).
+func (l Lexical) hasNumbers(got, want []string) bool {
+	for _, w := range want {
+		if _, ok := number(w); ok && !l.numberMatch(got, []string{w}) {
+			return false
+		}
+	}
+	return true
 }
 
 // sameNumber returns got with the numbers that match want's number
