@@ -42,23 +42,12 @@ func (n *net) attentionForward(bt *Batch, q, k, v, ao, lse []float32) {
 // maskedSoftmax replaces row[lo..hi] with its softmax, zeroes the rest of
 // row, and returns the log-sum-exp of row[lo..hi].
 func maskedSoftmax(row []float32, lo, hi int) float32 {
-	mx := row[lo]
-	for _, v := range row[lo : hi+1] {
-		mx = max(mx, v)
-	}
-	var sum float32
-	for j := lo; j <= hi; j++ {
-		e := exp32(row[j] - mx)
-		row[j] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for j := lo; j <= hi; j++ {
-		row[j] *= inv
-	}
+	mx := maxOf(row[lo : hi+1])
+	sum := expSub(row[lo:hi+1], mx)
+	scaleBy(row[lo:hi+1], float32(1/sum))
 	clear(row[:lo])
 	clear(row[hi+1:])
-	return mx + float32(math.Log(float64(sum)))
+	return mx + float32(math.Log(sum))
 }
 
 // attentionBackward computes dq: [N, Q], dk, dv: [N, K] from dao: [N, Q],
@@ -89,9 +78,7 @@ func (n *net) attentionBackward(bt *Batch, a *layerActs, dao, dq, dk, dv []float
 				gemm(false, true, T, T, D, scale, qb, Q, kb, K, 0, p, T)
 				for i := range T {
 					row := p[i*T : (i+1)*T]
-					for j := int(start[i]); j <= i; j++ {
-						row[j] = exp32(row[j] - l[i])
-					}
+					expSub(row[start[i]:i+1], l[i])
 					clear(row[:start[i]])
 					clear(row[i+1:])
 				}

@@ -52,13 +52,7 @@ func (n *net) layerBackward(l int, bt *Batch, dx []float32, needInput bool) {
 	// h = silu(gate) ⊙ up, and write dgate = dh ⊙ up ⊙ silu'(gate) and
 	// dup = dh ⊙ silu(gate) over gate and up, which are not needed after.
 	parallel(N*I, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			g, u, d := gate[i], up[i], dh[i]
-			sg := 1 / (1 + exp32(-g))
-			h[i] = g * sg * u
-			gate[i] = d * u * sg * (1 + g*(1-sg))
-			up[i] = d * g * sg
-		}
+		swigluBack(h[lo:hi], gate[lo:hi], up[lo:hi], dh[lo:hi])
 	})
 	n.loraA(l, qwen2.TargetDown, h, N)
 	dgate, dup := gate, up

@@ -43,3 +43,63 @@ func exp32(x float32) float32 {
 	}
 	return p * math.Float32frombits(uint32(k+127)<<23)
 }
+
+// The vector loops over exponentials. The portable versions below use
+// exp32 one value at a time; exp_simd.go replaces them where the CPU has
+// AVX2 and FMA with versions that take eight values at a time. Both are
+// deterministic: a value's result does not depend on its position in the
+// slice, so a run gives the same numbers however its rows are split.
+var (
+	// expSub replaces x[i] by e^(x[i]-m) and returns their sum, added
+	// up in float64 (in f32 over at most 256 values at a time).
+	expSub = expSubGo
+	// maxOf returns the largest value of x, which is not empty.
+	maxOf = maxOfGo
+	// scaleBy multiplies every x[i] by s.
+	scaleBy = scaleByGo
+	// swiglu writes h[i] = silu(g[i]) · u[i].
+	swiglu = swigluGo
+	// swigluBack recomputes h = silu(g) ⊙ u and, given dh, the gradient
+	// of h, overwrites g with dh ⊙ u ⊙ silu'(g) and u with dh ⊙ silu(g).
+	swigluBack = swigluBackGo
+)
+
+func expSubGo(x []float32, m float32) float64 {
+	var s float64
+	for i, v := range x {
+		e := exp32(v - m)
+		x[i] = e
+		s += float64(e)
+	}
+	return s
+}
+
+func maxOfGo(x []float32) float32 {
+	mx := x[0]
+	for _, v := range x {
+		mx = max(mx, v)
+	}
+	return mx
+}
+
+func scaleByGo(x []float32, s float32) {
+	for i := range x {
+		x[i] *= s
+	}
+}
+
+func swigluGo(h, g, u []float32) {
+	for i := range h {
+		h[i] = silu(g[i]) * u[i]
+	}
+}
+
+func swigluBackGo(h, g, u, dh []float32) {
+	for i := range h {
+		gi, ui, d := g[i], u[i], dh[i]
+		sg := 1 / (1 + exp32(-gi))
+		h[i] = gi * sg * ui
+		g[i] = d * ui * sg * (1 + gi*(1-sg))
+		u[i] = d * gi * sg
+	}
+}

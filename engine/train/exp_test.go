@@ -27,3 +27,57 @@ func TestExp32(t *testing.T) {
 		t.Errorf("exp32(100) = %g, want +Inf", got)
 	}
 }
+
+// TestVectorLoops checks the loops over exponentials that the CPU may run
+// eight values at a time against exp32 and the portable loops, at lengths
+// that leave every possible tail.
+func TestVectorLoops(t *testing.T) {
+	for n := 1; n <= 300; n += 7 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(i%37)*4.7 - 90 + float32(n%5)*0.13 // spans underflow to e^79
+		}
+		want := 0.0
+		for _, v := range x {
+			want += float64(exp32(v - 1))
+		}
+		got := append([]float32(nil), x...)
+		sum := expSub(got, 1)
+		for i, v := range x {
+			e := math.Exp(float64(v - 1))
+			if e < 1e-38 && got[i] != 0 && got[i] > 2e-38 || math.Abs(float64(got[i])-e) > 4e-7*e+1e-38 {
+				t.Fatalf("n=%d: expSub gives e^%g = %g, want %g", n, v-1, got[i], e)
+			}
+		}
+		if math.Abs(sum-want) > 1e-6*want {
+			t.Errorf("n=%d: expSub sum %g, want %g", n, sum, want)
+		}
+		if mx, want := maxOf(x), maxOfGo(x); mx != want {
+			t.Errorf("n=%d: maxOf %g, want %g", n, mx, want)
+		}
+
+		g, u, dh := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range g {
+			g[i] = float32(i%23)*0.9 - 10
+			u[i] = float32(i%11)*0.3 - 1.5
+			dh[i] = float32(i%7)*0.2 - 0.6
+		}
+		h, hWant := make([]float32, n), make([]float32, n)
+		swiglu(h, g, u)
+		swigluGo(hWant, g, u)
+		g2, u2, h2 := append([]float32(nil), g...), append([]float32(nil), u...), make([]float32, n)
+		gW, uW, h2W := append([]float32(nil), g...), append([]float32(nil), u...), make([]float32, n)
+		swigluBack(h2, g2, u2, dh)
+		swigluBackGo(h2W, gW, uW, dh)
+		for i := range h {
+			for _, c := range []struct {
+				what      string
+				got, want float32
+			}{{"swiglu", h[i], hWant[i]}, {"swigluBack h", h2[i], h2W[i]}, {"swigluBack dgate", g2[i], gW[i]}, {"swigluBack dup", u2[i], uW[i]}} {
+				if d := math.Abs(float64(c.got - c.want)); d > 1e-6*math.Abs(float64(c.want))+1e-7 {
+					t.Fatalf("n=%d i=%d: %s = %g, want %g", n, i, c.what, c.got, c.want)
+				}
+			}
+		}
+	}
+}

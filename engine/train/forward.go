@@ -78,9 +78,7 @@ func (n *net) layerForward(l int, bt *Batch, out []float32) {
 	n.project(l, qwen2.TargetGate, gate, xn, w.Gate, nil, N)
 	n.project(l, qwen2.TargetUp, up, xn, w.Up, nil, N)
 	parallel(N*I, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			h[i] = silu(gate[i]) * up[i]
-		}
+		swiglu(h[lo:hi], gate[lo:hi], up[lo:hi])
 	})
 
 	// Down projection and residual: out = xMid + down(h).

@@ -94,14 +94,13 @@ func (n *net) headChunk(bt *Batch, rows int, backward bool, norm float64) float6
 			row := logits[r*V : (r+1)*V]
 			t := bt.Targets[hw.idx[r]]
 			logit := row[t]
-			lse := softmaxInPlace(row)
-			losses[r] = lse - float64(logit)
 			if !backward {
+				mx := maxOf(row)
+				losses[r] = math.Log(expSub(row, mx)) + float64(mx) - float64(logit)
 				continue
 			}
-			for j, p := range row {
-				row[j] = float32(float64(p) * inv)
-			}
+			lse := softmaxScaled(row, inv)
+			losses[r] = lse - float64(logit)
 			row[t] -= float32(inv)
 		}
 	})
@@ -120,19 +119,13 @@ func (n *net) headChunk(bt *Batch, rows int, backward bool, norm float64) float6
 // softmaxInPlace replaces x with softmax(x) and returns log Σ exp(x); the
 // sum is accumulated in f64.
 func softmaxInPlace(x []float32) float64 {
-	mx := x[0]
-	for _, v := range x {
-		mx = max(mx, v)
-	}
-	var s float64
-	for i, v := range x {
-		e := exp32(v - mx)
-		x[i] = e
-		s += float64(e)
-	}
-	inv := float32(1 / s)
-	for i := range x {
-		x[i] *= inv
-	}
+	return softmaxScaled(x, 1)
+}
+
+// softmaxScaled replaces x with c · softmax(x) and returns log Σ exp(x).
+func softmaxScaled(x []float32, c float64) float64 {
+	mx := maxOf(x)
+	s := expSub(x, mx)
+	scaleBy(x, float32(c/s))
 	return math.Log(s) + float64(mx)
 }
