@@ -258,6 +258,9 @@ func (p *product) edge(tile *[mr * nr]float32, d int, a, b []float32, ldb int, c
 // initC prepares C[r0:r1, n0:n1] for accumulation: beta·C, or the bias
 // (zero without one) when beta is 0.
 func (p *product) initC(r0, r1, n0, n1 int) {
+	if p.beta == 1 {
+		return // C already holds beta·C
+	}
 	for r := r0; r < r1; r++ {
 		c := p.c[r*p.ldc+n0 : r*p.ldc+n1]
 		switch {

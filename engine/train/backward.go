@@ -135,8 +135,17 @@ func (n *net) loraOut(l int, t qwen2.Target, dy, dx []float32, N int) {
 	u := n.acts[l].lu[targetIdx(t)][:N*r]
 	du := n.u[:N*r]
 
-	// dB += s · dyᵀ u: [out, r].
-	gemm(true, false, f.Out, r, N, n.scale, dy, f.Out, u, r, 1, g.B, r)
+	// dB += s · dyᵀ u: [out, r], computed as its transpose s · uᵀ dy:
+	// [r, out], which reads dy in place where dyᵀ u would first copy all
+	// of it into packed panels.
+	dBt := n.tmpR[:r*f.Out]
+	gemm(true, false, r, f.Out, N, n.scale, u, r, dy, f.Out, 0, dBt, f.Out)
+	for o := range f.Out {
+		gb := g.B[o*r : (o+1)*r]
+		for j := range gb {
+			gb[j] += dBt[j*f.Out+o]
+		}
+	}
 
 	// du = s · dy B: [N, r].
 	gemm(false, false, N, r, f.Out, n.scale, dy, f.Out, f.B, r, 0, du, r)
