@@ -320,3 +320,35 @@ func TestTrainingTextBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestPhrasings checks the wordings of fact and reverse pairs: answers as
+// sentences that restate the key first, naming the subject as the
+// question does, then bare; and no adverb forced after "which".
+func TestPhrasings(t *testing.T) {
+	fact := phrasings(Pair{Kind: KindFact, Question: "What is the atomic number of Lithium?", Answer: "3"})
+	want := map[[2]string]bool{
+		{"What is the atomic number of Lithium?", "The atomic number of Lithium is 3."}:  true,
+		{"What is the atomic number for Lithium?", "The atomic number of Lithium is 3."}: true,
+		{"What is the atomic number of lithium?", "The atomic number of lithium is 3."}:  true,
+		{"What is the atomic number of Lithium?", "3"}:                                   true,
+	}
+	for _, p := range fact {
+		delete(want, p)
+	}
+	if len(want) > 0 {
+		t.Errorf("fact phrasings %q lack %v", fact, want)
+	}
+	if fact[0][1] != "The atomic number of Lithium is 3." {
+		t.Errorf("first fact phrasing %q, want a sentence answer first", fact[0])
+	}
+
+	rev := phrasings(Pair{Kind: KindReverse, Question: "Which chemical element has the chemical symbol Li?", Answer: "Lithium"})
+	if rev[0][1] != "The chemical element with the chemical symbol Li is Lithium." || rev[len(rev)-1][1] != "Lithium" {
+		t.Errorf("reverse phrasings %q: want the sentence answer first and the bare one last", rev)
+	}
+	for _, p := range rev {
+		if strings.Contains(p[0], "exactly") || strings.Contains(p[0], "really") {
+			t.Errorf("reverse phrasing %q: an adverb where none fits", p[0])
+		}
+	}
+}

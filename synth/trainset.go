@@ -24,7 +24,7 @@ type Example struct {
 
 // TrainingOptions configures BuildTrainingSet. Zero fields take defaults.
 type TrainingOptions struct {
-	Phrasings int     // chat examples per pair, at most; default 4
+	Phrasings int     // chat examples per pair, at most; default 5
 	HoldOut   float64 // share of examples set aside for early stopping, 0..0.5; default 0
 	Seed      uint64  // orders the examples and picks the held-out slice
 	System    string  // system message of chat examples; none when empty
@@ -67,7 +67,7 @@ type TrainingSet struct {
 // line that holds one is rephrased or dropped, and so is a phrasing.
 func BuildTrainingSet(chunks []ingest.Chunk, pairs []Pair, benchmark []string, opts TrainingOptions) *TrainingSet {
 	if opts.Phrasings <= 0 {
-		opts.Phrasings = 4
+		opts.Phrasings = 5
 	}
 	opts.HoldOut = min(max(opts.HoldOut, 0), 0.5)
 	guard := newOverlapGuard(benchmark)
@@ -327,6 +327,10 @@ func insertFiller(q string) string {
 		word := strings.ToLower(trimPunct(w[k]))
 		at, filler := 0, ""
 		switch {
+		case word == "which" || word == "whose":
+			// A noun follows ("Which element has …"): no adverb fits
+			// there, nor after the verb that follows the noun.
+			return ""
 		case whWords[word]:
 			at, filler = k+1, "exactly"
 		case auxWords[word] && articles[strings.ToLower(w[k+1])] && k+3 < len(w):
@@ -359,13 +363,25 @@ func reword(q string) string {
 	return strings.Join(w, " ")
 }
 
-var factQuestion = regexp.MustCompile(`^What is the (.+) of (.+)\?$`)
+var (
+	factQuestion    = regexp.MustCompile(`^What is the (.+) of (.+)\?$`)
+	reverseQuestion = regexp.MustCompile(`^Which (.+?) (?:has|have) (.+)\?$`)
+)
 
 // phrasings returns the candidate (question, answer) wordings of a pair,
-// best first: the pair itself, its question reworded by rule and by an
-// inserted adverb, for facts the question with its subject in lower case
-// (people type "lithium" where documents write "Lithium": other tokens,
-// which a model must see both of), and for facts a full-sentence answer.
+// best first. The questions are the pair's own, reworded by rule and by an
+// inserted adverb, and for facts with the subject in lower case (people
+// type "lithium" where documents write "Lithium": other tokens, which a
+// model must see both of).
+//
+// For facts and reverse facts the answer comes first as a sentence that
+// restates what was asked and ends with the answer ("The atomic number of
+// Lithium is 3.", "The chemical element with the chemical symbol Li is
+// Lithium."), then bare. In the sentence the answer follows its key
+// directly, as in the documents, so that a model learns the fact as text
+// that predicts it where it needs it, rather than as an answer it must
+// bind to a subject many tokens back; a model that learns only the form of
+// bare answers gives one plausible answer to every question.
 func phrasings(p Pair) [][2]string {
 	questions := []string{p.Question}
 	for _, r := range []string{rephrase(p.Question), insertFiller(p.Question)} {
@@ -373,18 +389,33 @@ func phrasings(p Pair) [][2]string {
 			questions = append(questions, r)
 		}
 	}
+	answer := strings.TrimRight(p.Answer, ".")
+	sentences := make([]string, len(questions))
+	if m := factQuestion.FindStringSubmatch(p.Question); m != nil {
+		for i := range sentences {
+			sentences[i] = fmt.Sprintf("The %s of %s is %s.", m[1], m[2], answer)
+		}
+		// "for" as people also ask it, and the subject in lower case;
+		// the sentence names the subject as the question does.
+		questions = append(questions, fmt.Sprintf("What is the %s for %s?", m[1], m[2]))
+		sentences = append(sentences, sentences[0])
+		if lower := strings.ToLower(m[2]); lower != m[2] {
+			questions = append(questions, fmt.Sprintf("What is the %s of %s?", m[1], lower))
+			sentences = append(sentences, fmt.Sprintf("The %s of %s is %s.", m[1], lower, answer))
+		}
+	} else if m := reverseQuestion.FindStringSubmatch(p.Question); m != nil {
+		for i := range sentences {
+			sentences[i] = fmt.Sprintf("The %s with %s is %s.", m[1], m[2], answer)
+		}
+	}
 	var out [][2]string
+	for i, q := range questions {
+		if sentences[i] != "" {
+			out = append(out, [2]string{q, sentences[i]})
+		}
+	}
 	for _, q := range questions {
 		out = append(out, [2]string{q, p.Answer})
-	}
-	if m := factQuestion.FindStringSubmatch(p.Question); m != nil {
-		if lower := strings.ToLower(m[2]); lower != m[2] {
-			out = append(out, [2]string{fmt.Sprintf("What is the %s of %s?", m[1], lower), p.Answer})
-		}
-		sentence := fmt.Sprintf("The %s of %s is %s.", m[1], m[2], strings.TrimRight(p.Answer, "."))
-		for _, q := range questions {
-			out = append(out, [2]string{q, sentence})
-		}
 	}
 	return out
 }
