@@ -64,7 +64,7 @@ func getQActs(T, K int) *qActs {
 
 // quantizeActs rounds the rows of x: [T, K] into a, a block at a time:
 // the step is max|x|/127 over the block, each value is rounded to the
-// nearest step. A zero block gets step 0; a block holding an infinity or
+// nearest step, ties to even (as VCVTPS2DQ rounds). A zero block gets step 0; a block holding an infinity or
 // NaN gets a NaN step (and zero values), so that the outputs it touches
 // are NaN, as with the exact activations, rather than silently finite.
 func quantizeActs(a *qActs, x []float32, rows int) {
@@ -96,7 +96,7 @@ func quantizeBlock(dst []int8, blk []float32) float32 {
 	scale := amax / 127
 	inv := 127 / amax
 	for i, v := range blk {
-		q := int8(max(-127, min(127, math.Round(float64(v*inv)))))
+		q := int8(max(-127, min(127, math.RoundToEven(float64(v*inv)))))
 		dst[i] = q
 		if q < 0 {
 			q = -q
@@ -160,9 +160,14 @@ const q8KBlocks = 16
 const q8TRows = 64
 
 // linearQ8 computes Linear for a Q8 weight with w.Cols a multiple of
-// q8Block, rounding the activations to int8 blocks first. The rows of w
+// q8Block, rounding the activations to int8 blocks first; from
+// q8GemmMinT rows on, with the packed product of q8_gemm.go. The rows of w
 // are split among the workers.
 func linearQ8(y, x []float32, w Mat, bias []float32, T int) {
+	if T >= q8GemmMinT {
+		linearQ8Gemm(y, x, w, bias, T)
+		return
+	}
 	K, N := w.Cols, w.Rows
 	nb := K / q8Block
 	a := getQActs(T, K)

@@ -183,3 +183,124 @@ func TestLinearQ8Error(t *testing.T) {
 		}
 	}
 }
+
+// TestQ8GemmKernelsExact checks q8Kernel, q8PackB and q8QuantRow16 in this
+// build's form against the portable ones and against integer sums, to the
+// bit: the steps are powers of two and the depth at most 8 blocks, so
+// every partial sum is exact in f32.
+func TestQ8GemmKernelsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, nb := range []int{1, 3, 8} {
+		K := 32 * nb
+		ldw := K + 32*rng.IntN(2)
+		w := make([]int8, 16*ldw)
+		for i := range w {
+			w[i] = int8(rng.IntN(255) - 127)
+		}
+		packed := make([]int16, 512*nb)
+		q8PackB(packed, w, ldw, 2*nb)
+		packedGo := make([]int16, 512*nb)
+		q8PackBGo(packedGo, w, ldw, 2*nb)
+		for i := range packed {
+			if packed[i] != packedGo[i] {
+				t.Fatalf("nb %d: packed[%d] = %d, portable %d", nb, i, packed[i], packedGo[i])
+			}
+		}
+		const lda, lds, ldc = 300, 11, 19
+		a := make([]int16, 3*lda)
+		s := make([]float32, 3*lds)
+		steps := []float32{0.5, 1, 2, 0}
+		for tt := range 3 {
+			for k := range K {
+				a[tt*lda+k] = int16(rng.IntN(255) - 127)
+			}
+			for b := range nb {
+				s[tt*lds+b] = steps[rng.IntN(len(steps))]
+			}
+		}
+		for _, kernel := range []func(int, []int16, int, []float32, int, []int16, []float32, int){q8Kernel, q8KernelGo} {
+			c := make([]float32, 3*ldc)
+			for i := range c {
+				c[i] = float32(i % 7)
+			}
+			kernel(nb, a, lda, s, lds, packed, c, ldc)
+			for i, got := range c {
+				tt, j := i/ldc, i%ldc
+				want := float64(i % 7)
+				if j < 16 {
+					for b := range nb {
+						var d int64
+						for k := 32 * b; k < 32*b+32; k++ {
+							d += int64(a[tt*lda+k]) * int64(w[j*ldw+k])
+						}
+						want += float64(s[tt*lds+b]) * float64(d)
+					}
+				}
+				if float64(got) != want {
+					t.Fatalf("nb %d: c[%d][%d] = %v, want %v", nb, tt, j, got, want)
+				}
+			}
+		}
+	}
+
+	// Rounding: the assembly and the portable rows agree to the bit, ties
+	// included; a non-finite value is refused or handled.
+	const nb = 5
+	x := randVec(rng, 32*nb)
+	x[3] = 2.5 * x[0] // likely ties after scaling
+	for i := 64; i < 96; i++ {
+		x[i] = 0
+	}
+	x[100] = 127
+	x[101] = 0.5 // 0.5 step: a tie
+	q, qGo := make([]int16, 32*nb), make([]int16, 32*nb)
+	s, sGo := make([]float32, nb), make([]float32, nb)
+	if !q8QuantRow16(q, s, x, nb) {
+		t.Fatal("finite row refused")
+	}
+	q8QuantRow16Go(qGo, sGo, x, nb)
+	for i := range q {
+		if q[i] != qGo[i] || s[i/32] != sGo[i/32] {
+			t.Fatalf("value %d: %d (step %v), portable %d (step %v)", i, q[i], s[i/32], qGo[i], sGo[i/32])
+		}
+	}
+	x[130] = float32(math.NaN())
+	if q8QuantRow16(q, s, x, nb) && !math.IsNaN(float64(s[4])) {
+		t.Fatalf("row with NaN accepted with step %v for its block", s[4])
+	}
+	q8QuantRow16Go(qGo, sGo, x, nb)
+	if !math.IsNaN(float64(sGo[4])) || sGo[3] != s[3] {
+		t.Fatalf("portable: steps %v for a row with NaN in block 4", sGo)
+	}
+}
+
+// TestLinearQ8Gemm checks Linear's packed product (T ≥ q8GemmMinT) against
+// RefLinearQ8 on shapes that cut the 3×16 tiles and the depth chunks.
+func TestLinearQ8Gemm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	for _, s := range []struct{ T, in, out int }{
+		{q8GemmMinT, 32, 16}, {13, 64, 17}, {40, 288, 50}, {100, 896, 37}, {15, 32 * (q8KC + 1), 33},
+	} {
+		for _, withBias := range []bool{false, true} {
+			t.Run(fmt.Sprintf("T%d_in%d_out%d/bias=%v", s.T, s.in, s.out, withBias), func(t *testing.T) {
+				w, wv := randMat(rng, Q8, s.out, s.in)
+				x := randVec(rng, s.T*s.in)
+				var bias, absBias []float32
+				if withBias {
+					bias = randVec(rng, s.out)
+					absBias = abs(bias)
+				}
+				want := make([]float32, s.T*s.out)
+				RefLinearQ8(want, x, w, bias, s.T)
+				mag := make([]float32, s.T*s.out)
+				RefLinear(mag, abs(x), NewMatF32(s.out, s.in, abs(wv)), absBias, s.T)
+				got := make([]float32, s.T*s.out)
+				for i := range got {
+					got[i] = float32(math.NaN())
+				}
+				Linear(got, x, w, bias, s.T)
+				compare(t, got, want, mag)
+			})
+		}
+	}
+}

@@ -49,6 +49,13 @@ func randomTokens(rng *rand.Rand, n, vocab int) []int {
 // or not, cached or not): the logits are O(1).
 const orderTol = 2e-5
 
+// q8OrderTol is orderTol for the fast mode, whose activations are rounded
+// to int8: a difference of one f32 ulp between two orders can move a
+// value across a rounding boundary, which moves it by a whole step
+// (1/127 of its block's largest value) and the logits by up to about 1%
+// of their size (the tiny test model's logits are below 2).
+const q8OrderTol = 0.05
+
 func TestDecodeMatchesRecompute(t *testing.T) {
 	for _, mode := range []string{"BF16", "F16", "F32", "Q8"} {
 		t.Run(mode, func(t *testing.T) {
@@ -81,7 +88,11 @@ func TestDecodeMatchesRecompute(t *testing.T) {
 					t.Fatal(err)
 				}
 				want := full.Logits[(p-1)*V : p*V]
-				if d := maxAbsDiff(st.Logits, want); !(d <= orderTol) {
+				tol := orderTol
+				if mode == "Q8" {
+					tol = q8OrderTol
+				}
+				if d := maxAbsDiff(st.Logits, want); !(d <= tol) {
 					t.Fatalf("position %d: cached decode differs from recompute by %.3g", p-1, d)
 				}
 				if p == len(ids) {
