@@ -61,6 +61,6 @@ func Example() {
 	// 4. What is Iron? → Iron is the chemical element with atomic number 26 and chemical symbol Fe.
 	// 5. What is the chemical symbol of Iron? → Fe
 	// 6. Which chemical element has the atomic number 26? → Iron
-	// text examples: 2 chat examples: 15
+	// text examples: 2 chat examples: 17
 	// questions: 6, accuracy: 0.17, violations: 0
 }
