@@ -76,7 +76,12 @@ func (EngineTrainer) train(ctx context.Context, req TrainRequest, progress func(
 	cfg.CheckpointDir, cfg.CheckpointEvery = req.CheckpointDir, req.CheckpointEvery
 	cfg.BaseModel = req.BaseModel.ID
 	if len(data.Eval) > 0 {
-		cfg.EvalEvery, cfg.Patience = max(req.CheckpointEvery, 1), 3
+		// Early stopping judges the held-out slice every half epoch (or
+		// checkpoint, if rarer) and stops after three such checks without
+		// improvement: a model that learns facts one at a time often gets
+		// worse on the held-out ones before it gets better, and checks
+		// every few steps stopped such runs within their first epoch.
+		cfg.EvalEvery, cfg.Patience = max(req.CheckpointEvery, 1, len(data.Train)/max(h.BatchSize, 1)/2), 3
 	}
 
 	res, err := train.Run(ctx, cfg, model, data, func(p train.Progress) {
