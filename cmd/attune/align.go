@@ -176,14 +176,7 @@ func alignStatus(ctx context.Context, args []string, io stdio) error {
 	fs := newFlags("align status", "align status ID [--wait] [--json]", io)
 	r.addFlags(fs, io)
 	wait := fs.Bool("wait", false, "follow the alignment to the end with a progress bar")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1); err != nil {
-		return err
-	}
-	c, err := r.client()
+	c, pos, err := r.parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -232,16 +225,12 @@ func alignList(ctx context.Context, args []string, io stdio) error {
 	var r remote
 	fs := newFlags("align list", "align list [--limit N] [--offset N]", io)
 	r.addFlags(fs, io)
-	limit := fs.Int("limit", 100, "how many to list (1..100)")
-	offset := fs.Int("offset", 0, "how many to skip")
-	if _, err := parseArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := r.client()
+	page := pageFlags(fs)
+	c, _, err := r.parse(fs, args, 0)
 	if err != nil {
 		return err
 	}
-	list, err := c.ListAlignments(ctx, client.ListOptions{Limit: *limit, Offset: *offset})
+	list, err := c.ListAlignments(ctx, *page)
 	if err != nil {
 		return fmt.Errorf("align list: %w", err)
 	}
@@ -262,14 +251,7 @@ func alignStop(ctx context.Context, args []string, io stdio) error {
 	var r remote
 	fs := newFlags("align stop", "align stop ID", io)
 	r.addFlags(fs, io)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1); err != nil {
-		return err
-	}
-	c, err := r.client()
+	c, pos, err := r.parse(fs, args, 1)
 	if err != nil {
 		return err
 	}

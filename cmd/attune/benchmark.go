@@ -120,14 +120,7 @@ func benchmarkShow(ctx context.Context, args []string, io stdio) error {
 	var r remote
 	fs := newFlags("benchmark show", "benchmark show ID [--json]", io)
 	r.addFlags(fs, io)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1); err != nil {
-		return err
-	}
-	c, err := r.client()
+	c, pos, err := r.parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -168,16 +161,12 @@ func benchmarkList(ctx context.Context, args []string, io stdio) error {
 	var r remote
 	fs := newFlags("benchmark list", "benchmark list [--limit N] [--offset N]", io)
 	r.addFlags(fs, io)
-	limit := fs.Int("limit", 100, "how many to list (1..100)")
-	offset := fs.Int("offset", 0, "how many to skip")
-	if _, err := parseArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := r.client()
+	page := pageFlags(fs)
+	c, _, err := r.parse(fs, args, 0)
 	if err != nil {
 		return err
 	}
-	list, err := c.ListBenchmarks(ctx, client.ListOptions{Limit: *limit, Offset: *offset})
+	list, err := c.ListBenchmarks(ctx, *page)
 	if err != nil {
 		return fmt.Errorf("benchmark list: %w", err)
 	}

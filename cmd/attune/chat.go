@@ -25,14 +25,7 @@ func chat(ctx context.Context, args []string, io stdio) error {
 	system := fs.String("system", "", "system prompt")
 	maxTokens := fs.Int("max-tokens", 256, "longest answer in tokens")
 	temperature := fs.Float64("temperature", 0, "sampling temperature; 0 is greedy")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1); err != nil {
-		return err
-	}
-	c, err := r.client()
+	c, pos, err := r.parse(fs, args, 1)
 	if err != nil {
 		return err
 	}

@@ -46,14 +46,7 @@ func changeDeployment(ctx context.Context, args []string, io stdio, d deployment
 	fs := newFlags(d.name, d.name+" MODEL [--wait]", io)
 	r.addFlags(fs, io)
 	wait := fs.Bool("wait", false, "wait until the model is "+strings.ToLower(d.done))
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1); err != nil {
-		return err
-	}
-	c, err := r.client()
+	c, pos, err := r.parse(fs, args, 1)
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"text/tabwriter"
-
-	"attune/client"
 )
 
 func init() {
@@ -81,20 +79,12 @@ func docsList(ctx context.Context, args []string, io stdio) error {
 	var r remote
 	fs := newFlags("docs list", "docs list [--limit N] [--offset N]", io)
 	r.addFlags(fs, io)
-	limit := fs.Int("limit", 100, "how many to list (1..100)")
-	offset := fs.Int("offset", 0, "how many to skip")
-	pos, err := parseArgs(fs, args)
+	page := pageFlags(fs)
+	c, _, err := r.parse(fs, args, 0)
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(fs, pos, 0); err != nil {
-		return err
-	}
-	c, err := r.client()
-	if err != nil {
-		return err
-	}
-	list, err := c.ListDocuments(ctx, client.ListOptions{Limit: *limit, Offset: *offset})
+	list, err := c.ListDocuments(ctx, *page)
 	if err != nil {
 		return fmt.Errorf("docs list: %w", err)
 	}

@@ -96,14 +96,7 @@ func evalShow(ctx context.Context, args []string, io stdio) error {
 	var r remote
 	fs := newFlags("eval show", "eval show ID [--json]", io)
 	r.addFlags(fs, io)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1); err != nil {
-		return err
-	}
-	c, err := r.client()
+	c, pos, err := r.parse(fs, args, 1)
 	if err != nil {
 		return err
 	}

@@ -59,6 +59,28 @@ func (r *remote) client() (*client.Client, error) {
 	return client.New(r.url, r.key), nil
 }
 
+// parse parses a client command's flags, checks that it got n positional
+// arguments, and returns a client for the server with them.
+func (r *remote) parse(fs *flag.FlagSet, args []string, n int) (*client.Client, []string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := wantArgs(fs, pos, n); err != nil {
+		return nil, nil, err
+	}
+	c, err := r.client()
+	return c, pos, err
+}
+
+// pageFlags registers --limit and --offset on fs, for the list commands.
+func pageFlags(fs *flag.FlagSet) *client.ListOptions {
+	var o client.ListOptions
+	fs.IntVar(&o.Limit, "limit", 100, "how many to list (1..100)")
+	fs.IntVar(&o.Offset, "offset", 0, "how many to skip")
+	return &o
+}
+
 // parseArgs parses flags that may come before, between or after the
 // positional arguments, and returns the positional ones.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
