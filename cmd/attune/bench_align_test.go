@@ -12,16 +12,19 @@ import (
 // TestBenchAlignLearns aligns a small random-initialised model on three
 // element documents (and the "other entries" one) through the real server,
 // with the 15 gold questions about them as the benchmark, and checks that
-// the alignment taught it something measurable: more questions answered
-// right and answers given with clearly more confidence.
+// the alignment taught it something measurable: clearly more questions
+// answered right and answers given with far more confidence.
 //
-// What it does not show: a random base with LoRA learns the answers' forms
-// and words ("Beryllium", "X is the chemical element with atomic number
-// N.") well before it learns to bind them to the element the question
-// names, so accuracy rises by a few questions here (0 -> 3/15 at the
-// time of writing; uncertainty 0.995 -> 0.37), not by the third or more a
-// longer run would need. The benchmark questions themselves are held out
-// of training, as in every alignment.
+// The training set answers fact questions with sentences that restate the
+// key ("The atomic number of Helium is 2."), which a random base learns in
+// a few hundred steps; at the time of writing accuracy rises 0 -> 4/15 and
+// uncertainty 0.995 -> 0.32, training loss ends near 0.7. What it does not
+// learn in so few steps is to copy the element the question names into
+// its answer: it tends to name one element for every question, so most of
+// its confident answers are about the wrong element, and domain violations
+// (wrong answers given with confidence >= 0.5) rise from 0, when it was
+// confident of nothing, to most of the questions. The benchmark questions
+// themselves are held out of training, as in every alignment.
 //
 // The random model's final norm is scaled by the initialiser
 // (qwen2.FinalNormScale): without it no hidden state could give any token
@@ -41,7 +44,7 @@ func TestBenchAlignLearns(t *testing.T) {
 		corpus: filepath.Join("..", "..", "testdata", "corpora", "dict-elements"), model: model,
 		benchmark: "full", documents: 4, seed: seed, evalTokens: 24,
 	}
-	o.hp.Epochs, o.hp.LearningRate, o.hp.LoRARank, o.hp.LoRAAlpha = 6, 3e-3, 16, 32
+	o.hp.Epochs, o.hp.LearningRate, o.hp.LoRARank, o.hp.LoRAAlpha = 8, 3e-3, 16, 32
 	o.hp.BatchSize, o.hp.MaxSeqLen, o.hp.Seed = 2, 128, &seed
 	corpus, err := loadBenchCorpus(o)
 	if err != nil {
@@ -63,8 +66,9 @@ func TestBenchAlignLearns(t *testing.T) {
 		{"status is READY", res.Status != "READY"},
 		{"accuracy before is at most 0.1", res.Before.Accuracy > 0.1},
 		// Accuracies are shares of res.Questions; 0.5 absorbs rounding.
-		{"at least one more question answered right", (res.After.Accuracy-res.Before.Accuracy)*float64(res.Questions) < 0.5},
-		{"uncertainty falls by at least 0.15", res.Before.Uncertainty-res.After.Uncertainty < 0.15},
+		{"at least three more questions answered right", (res.After.Accuracy-res.Before.Accuracy)*float64(res.Questions) < 2.5},
+		{"uncertainty falls by at least 0.5", res.Before.Uncertainty-res.After.Uncertainty < 0.5},
+		{"the last training loss is under 1.5", res.TrainingLoss >= 1.5},
 		{"answer relevance rises", res.After.AnswerRelevance <= res.Before.AnswerRelevance},
 		{"tokens were trained", res.TrainingTokens <= 0 || res.TrainingSteps <= 0},
 	}
