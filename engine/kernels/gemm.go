@@ -16,12 +16,15 @@ import "sync"
 
 // The tile and block sizes. mr × nr = 6 × 16 is twelve AVX2 accumulators;
 // kc = 256 keeps a micro-panel of B (16 KiB) and one of A (6 KiB) in L1;
-// nc is the width of the column chunks handed to the workers.
+// nc is the narrowest block of columns a chunk packs B for, ncMax the
+// widest: a kc × ncMax block of B (256 KiB) and a row block of A (96 KiB)
+// share L2.
 const (
-	mr = 6
-	nr = 16
-	kc = 256
-	nc = 64
+	mr    = 6
+	nr    = 16
+	kc    = 256
+	nc    = 64
+	ncMax = 256
 )
 
 // mcBlocks is the number of A micro-panels in a row block: 16 × mr × kc
@@ -99,6 +102,7 @@ type product struct {
 	ldc     int
 	beta    float32
 	bias    []float32 // [n] or nil; used when beta is 0
+	nc      int       // the width of the blocks of columns B is packed in
 }
 
 // A bufferPool recycles packing buffers between calls. There is one pool
@@ -161,22 +165,29 @@ func (p *product) slab(a []float32, lda int, transA bool, alpha float32, mBlocks
 		packA(p.ap, a, lda, transA, alpha, p.m, p.k0, p.depth, lo, hi)
 	})
 
-	// Chunks of C: nc columns each, in row groups whose slice of packed
-	// A fits in the shared L3 cache (about 4 MiB), so that the columns of
-	// a row group, which run one after another, read A from the cache
-	// rather than from memory. More row groups when columns are few.
+	// Chunks of C. Every chunk packs its own columns of B, once for each
+	// row group it is split into, and every block of nc columns reads all
+	// of A's rows again, reusing each from L2 for its nc/nr panels. So
+	// the columns go to chunks as wide as possible (up to ncMax) while
+	// still giving each thread about three chunks to balance, and rows
+	// are split only when columns are too few for that. Unsplit, the
+	// rows of a chunk run in groups whose slice of packed A fits in the
+	// shared L3 cache (about 4 MiB).
 	perGroup := max(16, (1<<20)/(mr*max(p.depth, 1)))
-	nChunks, mChunks := 1, (mBlocks+perGroup-1)/perGroup
+	nChunks, mChunks, width := 1, (mBlocks+perGroup-1)/perGroup, nc
 	if par {
-		nChunks = (p.n + nc - 1) / nc
+		tasks := 3 * workers.threads()
+		width = min(ncMax, max(nc, (p.n+tasks-1)/tasks+nr-1)/nr*nr)
+		nChunks, mChunks = (p.n+width-1)/width, 1
 		if nChunks < 2*workers.threads() {
-			mChunks = max(mChunks, min(mBlocks, (2*workers.threads()+nChunks-1)/nChunks))
+			mChunks = min(mBlocks, (tasks+nChunks-1)/nChunks)
 		}
 	}
+	p.nc = width
 	workers.run(nChunks*mChunks, func(i int) {
 		n0, n1 := split(p.n, nChunks, i%nChunks)
 		if nChunks > 1 {
-			n0, n1 = i%nChunks*nc, min(p.n, (i%nChunks+1)*nc)
+			n0, n1 = i%nChunks*width, min(p.n, (i%nChunks+1)*width)
 		}
 		b0, b1 := split(mBlocks, mChunks, i/nChunks)
 		p.chunk(n0, n1, b0, b1)
@@ -200,13 +211,13 @@ func (p *product) chunk(n0, n1, b0, b1 int) {
 	if p.depth == 0 || r0 >= r1 || n0 >= n1 {
 		return
 	}
-	buf := bBuffers.get(kc * (nc + nr))
+	buf := bBuffers.get(kc * (p.nc + nr))
 	defer bBuffers.put(buf)
 	bp := *buf
 	tile := new([mr * nr]float32) // for edge tiles; allocated once a chunk
 
-	for j0 := n0; j0 < n1; j0 += nc {
-		w := min(nc, n1-j0)
+	for j0 := n0; j0 < n1; j0 += p.nc {
+		w := min(p.nc, n1-j0)
 		for p0 := 0; p0 < p.depth; p0 += kc {
 			d := min(kc, p.depth-p0)
 			p.packB(bp, p.k0+p0, d, j0, w)
