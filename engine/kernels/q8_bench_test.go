@@ -48,3 +48,34 @@ func BenchmarkQ8Tile(b *testing.B) {
 	}
 	b.ReportMetric(float64(2*pairs*4*32*nb)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 }
+
+// BenchmarkQ8Kernel measures the 3×16 packed kernel on data in cache.
+func BenchmarkQ8Kernel(b *testing.B) {
+	const nb = q8KC
+	a := make([]int16, 3*32*nb)
+	s := make([]float32, 3*nb)
+	pb := make([]int16, 512*nb)
+	c := make([]float32, 48)
+	for b.Loop() {
+		q8Kernel(nb, a, 32*nb, s, nb, pb, c, 16)
+	}
+	b.ReportMetric(float64(3*16*32*nb)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+}
+
+// BenchmarkQ8KernelVNNI measures the 6×16 VNNI kernel on data in cache.
+func BenchmarkQ8KernelVNNI(b *testing.B) {
+	v := q8VNNI
+	if v == nil {
+		b.Skip("no AVX512-VNNI")
+	}
+	const nb = q8KC
+	a := make([]int8, 6*32*nb)
+	s := make([]float32, 6*nb)
+	corr := make([]int32, 6*nb)
+	pb := make([]uint8, 512*nb)
+	c := make([]float32, 96)
+	for b.Loop() {
+		v.kernel(nb, a, 32*nb, s, corr, nb, pb, c, 16)
+	}
+	b.ReportMetric(float64(6*16*32*nb)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+}

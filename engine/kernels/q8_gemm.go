@@ -22,7 +22,12 @@ const q8GemmMinT = 12
 // q8KC is the depth, in blocks of 32, of a packed weight panel: 16 rows
 // are then 8 kB of int16, and the activations of 256 rows for that depth
 // 128 kB, which the second-level cache holds while the panels go by.
-const q8KC = 8
+// With q8VNNI the panels are bytes and the depth q8KCVNNI: 16 kB of
+// weights, and the output tiles read and written a quarter as often.
+const (
+	q8KC     = 8
+	q8KCVNNI = 32
+)
 
 // The packed product's loops, replaced at start-up where the CPU has
 // something faster (q8_simd.go).
@@ -39,6 +44,36 @@ var (
 	// infinity or NaN, which is then left to q8QuantRow16Go.
 	q8QuantRow16 = q8QuantRow16Go
 )
+
+// q8VNNIKernels are the loops of the packed product on a CPU with
+// AVX512-VNNI (set at start-up in q8_simd.go; nil elsewhere). They take
+// the activations as int8 rows, six a tile, with corr = -128·Σ of each
+// block's values, and the weights packed as [quad][16 rows][4] bytes
+// with their sign bits flipped (w+128, unsigned), because VPDPBUSD
+// multiplies unsigned bytes by signed ones; corr takes the 128·Σa the
+// flip adds back out, so the sums are the same integers as q8Kernel's.
+type q8VNNIKernels struct {
+	quant  func(dst []int8, s []float32, corr []int32, x []float32, nb int) bool
+	pack   func(dst []uint8, w []int8, ldw, nb int)
+	kernel func(nb int, a []int8, lda int, s []float32, corr []int32, lds int, b []uint8, c []float32, ldc int)
+}
+
+var q8VNNI *q8VNNIKernels
+
+// q8QuantRow8Go rounds a row as q8QuantRow16Go does, to int8, with the
+// block corrections of q8VNNIKernels.
+func q8QuantRow8Go(dst []int8, s []float32, corr []int32, x []float32, nb int) {
+	var q [64]int8
+	for b := range nb {
+		s[b] = quantizeBlock(q[:], x[32*b:32*b+32])
+		var sum int32
+		for i := range 32 {
+			dst[32*b+i] = q[i]
+			sum += int32(q[i])
+		}
+		corr[b] = -128 * sum
+	}
+}
 
 // q8KernelGo is the portable q8Kernel.
 func q8KernelGo(nb int, a []int16, lda int, s []float32, lds int, b []int16, c []float32, ldc int) {
@@ -82,21 +117,24 @@ func q8QuantRow16Go(dst []int16, s []float32, x []float32, nb int) bool {
 
 // q8Gemm holds the buffers of one packed product, pooled.
 type q8Gemm struct {
-	a []int16
-	s []float32
+	a    []int16
+	a8   []int8  // with q8VNNI
+	corr []int32 // with q8VNNI
+	s    []float32
 }
 
 var q8GemmPool sync.Pool
 
 // q8Panel holds one worker's packed panel and tail buffers, pooled.
 type q8Panel struct {
-	b []int16   // [q8KC·512]
-	w []int8    // 16 weight rows of a last, partial panel
-	c []float32 // [3][16]: a tile cut by the last rows or columns
+	b  []int16   // [q8KC·512]
+	b8 []uint8   // [q8KCVNNI·512], with q8VNNI
+	w  []int8    // 16 weight rows of a last, partial panel
+	c  []float32 // [6][16]: a tile cut by the last rows or columns
 }
 
 var q8PanelPool = sync.Pool{New: func() any {
-	return &q8Panel{b: make([]int16, q8KC*512), c: make([]float32, 48)}
+	return &q8Panel{b: make([]int16, q8KC*512), b8: make([]uint8, q8KCVNNI*512), c: make([]float32, 96)}
 }}
 
 // linearQ8Gemm computes Linear for a Q8 weight, w.Cols a multiple of
@@ -107,27 +145,51 @@ var q8PanelPool = sync.Pool{New: func() any {
 func linearQ8Gemm(y, x []float32, w Mat, bias []float32, T int) {
 	K, N := w.Cols, w.Rows
 	nb := K / q8Block
-	Tp := (T + 2) / 3 * 3
+	vnni := q8VNNI
+	mr, kc := 3, q8KC
+	if vnni != nil {
+		mr, kc = 6, q8KCVNNI
+	}
+	Tp := (T + mr - 1) / mr * mr
 	g, _ := q8GemmPool.Get().(*q8Gemm)
 	if g == nil {
 		g = &q8Gemm{}
 	}
 	defer q8GemmPool.Put(g)
-	if cap(g.a) < Tp*K {
-		g.a = make([]int16, Tp*K)
-	}
 	if cap(g.s) < Tp*nb {
 		g.s = make([]float32, Tp*nb)
+		g.corr = make([]int32, Tp*nb)
 	}
-	a, s := g.a[:Tp*K], g.s[:Tp*nb]
-	clear(a[T*K:])
+	s, corr := g.s[:Tp*nb], g.corr[:Tp*nb]
 	clear(s[T*nb:])
+	clear(corr[T*nb:])
+	var a []int16
+	var a8 []int8
+	if vnni != nil {
+		if cap(g.a8) < Tp*K {
+			g.a8 = make([]int8, Tp*K)
+		}
+		a8 = g.a8[:Tp*K]
+		clear(a8[T*K:])
+	} else {
+		if cap(g.a) < Tp*K {
+			g.a = make([]int16, Tp*K)
+		}
+		a = g.a[:Tp*K]
+		clear(a[T*K:])
+	}
 	qchunks := min(T, 2*workers.threads())
 	workers.run(qchunks, func(i int) {
 		lo, hi := split(T, qchunks, i)
 		for t := lo; t < hi; t++ {
-			if !q8QuantRow16(a[t*K:(t+1)*K], s[t*nb:(t+1)*nb], x[t*K:(t+1)*K], nb) {
-				q8QuantRow16Go(a[t*K:(t+1)*K], s[t*nb:(t+1)*nb], x[t*K:(t+1)*K], nb)
+			xt, st := x[t*K:(t+1)*K], s[t*nb:(t+1)*nb]
+			if vnni != nil {
+				at, ct := a8[t*K:(t+1)*K], corr[t*nb:(t+1)*nb]
+				if !vnni.quant(at, st, ct, xt, nb) {
+					q8QuantRow8Go(at, st, ct, xt, nb)
+				}
+			} else if !q8QuantRow16(a[t*K:(t+1)*K], st, xt, nb) {
+				q8QuantRow16Go(a[t*K:(t+1)*K], st, xt, nb)
 			}
 		}
 	})
@@ -142,8 +204,8 @@ func linearQ8Gemm(y, x []float32, w Mat, bias []float32, T int) {
 		}
 		pb := q8PanelPool.Get().(*q8Panel)
 		defer q8PanelPool.Put(pb)
-		for b0 := 0; b0 < nb; b0 += q8KC {
-			kb := min(q8KC, nb-b0)
+		for b0 := 0; b0 < nb; b0 += kc {
+			kb := min(kc, nb-b0)
 			for p := p0; p < p1; p++ {
 				o := p * 16
 				rows := min(16, N-o)
@@ -155,20 +217,31 @@ func linearQ8Gemm(y, x []float32, w Mat, bias []float32, T int) {
 					}
 					src, ldw = pb.w, 32*kb
 				}
-				q8PackB(pb.b, src, ldw, 2*kb)
-				for t0 := 0; t0 < T; t0 += 3 {
-					at, st := a[t0*K+32*b0:], s[t0*nb+b0:]
-					if rows == 16 && t0+3 <= T {
-						q8Kernel(kb, at, K, st, nb, pb.b, y[t0*N+o:], N)
+				if vnni != nil {
+					vnni.pack(pb.b8, src, ldw, kb)
+				} else {
+					q8PackB(pb.b, src, ldw, 2*kb)
+				}
+				tile := func(t0 int, c []float32, ldc int) {
+					st := s[t0*nb+b0:]
+					if vnni != nil {
+						vnni.kernel(kb, a8[t0*K+32*b0:], K, st, corr[t0*nb+b0:], nb, pb.b8, c, ldc)
+					} else {
+						q8Kernel(kb, a[t0*K+32*b0:], K, st, nb, pb.b, c, ldc)
+					}
+				}
+				for t0 := 0; t0 < T; t0 += mr {
+					if rows == 16 && t0+mr <= T {
+						tile(t0, y[t0*N+o:], N)
 						continue
 					}
 					// A cut tile: through pb.c.
-					nt := min(3, T-t0)
+					nt := min(mr, T-t0)
 					clear(pb.c)
 					for t := range nt {
 						copy(pb.c[t*16:t*16+rows], y[(t0+t)*N+o:(t0+t)*N+o+rows])
 					}
-					q8Kernel(kb, at, K, st, nb, pb.b, pb.c, 16)
+					tile(t0, pb.c, 16)
 					for t := range nt {
 						copy(y[(t0+t)*N+o:(t0+t)*N+o+rows], pb.c[t*16:t*16+rows])
 					}

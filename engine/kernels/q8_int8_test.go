@@ -275,32 +275,108 @@ func TestQ8GemmKernelsExact(t *testing.T) {
 }
 
 // TestLinearQ8Gemm checks Linear's packed product (T ≥ q8GemmMinT) against
-// RefLinearQ8 on shapes that cut the 3×16 tiles and the depth chunks.
+// RefLinearQ8 on shapes that cut the tiles and the depth chunks, with the
+// AVX512-VNNI loops where the CPU has them and without.
 func TestLinearQ8Gemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(33, 34))
-	for _, s := range []struct{ T, in, out int }{
-		{q8GemmMinT, 32, 16}, {13, 64, 17}, {40, 288, 50}, {100, 896, 37}, {15, 32 * (q8KC + 1), 33},
-	} {
-		for _, withBias := range []bool{false, true} {
-			t.Run(fmt.Sprintf("T%d_in%d_out%d/bias=%v", s.T, s.in, s.out, withBias), func(t *testing.T) {
-				w, wv := randMat(rng, Q8, s.out, s.in)
-				x := randVec(rng, s.T*s.in)
-				var bias, absBias []float32
-				if withBias {
-					bias = randVec(rng, s.out)
-					absBias = abs(bias)
+	vnni := q8VNNI
+	defer func() { q8VNNI = vnni }()
+	for _, useVNNI := range []bool{false, true} {
+		if useVNNI && vnni == nil {
+			continue
+		}
+		q8VNNI = nil
+		if useVNNI {
+			q8VNNI = vnni
+		}
+		for _, s := range []struct{ T, in, out int }{
+			{q8GemmMinT, 32, 16}, {13, 64, 17}, {40, 288, 50}, {100, 896, 37},
+			{15, 32 * (q8KC + 1), 33}, {19, 32 * (q8KCVNNI + 1), 18},
+		} {
+			for _, withBias := range []bool{false, true} {
+				t.Run(fmt.Sprintf("vnni=%v/T%d_in%d_out%d/bias=%v", useVNNI, s.T, s.in, s.out, withBias), func(t *testing.T) {
+					w, wv := randMat(rng, Q8, s.out, s.in)
+					x := randVec(rng, s.T*s.in)
+					var bias, absBias []float32
+					if withBias {
+						bias = randVec(rng, s.out)
+						absBias = abs(bias)
+					}
+					want := make([]float32, s.T*s.out)
+					RefLinearQ8(want, x, w, bias, s.T)
+					mag := make([]float32, s.T*s.out)
+					RefLinear(mag, abs(x), NewMatF32(s.out, s.in, abs(wv)), absBias, s.T)
+					got := make([]float32, s.T*s.out)
+					for i := range got {
+						got[i] = float32(math.NaN())
+					}
+					Linear(got, x, w, bias, s.T)
+					compare(t, got, want, mag)
+				})
+			}
+		}
+	}
+}
+
+// TestQ8VNNIExact checks the AVX512-VNNI loops, where the CPU has them,
+// against integer sums and the portable rounding, to the bit.
+func TestQ8VNNIExact(t *testing.T) {
+	v := q8VNNI
+	if v == nil {
+		t.Skip("no AVX512-VNNI kernels in this build or on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(35, 36))
+	for _, nb := range []int{1, 3, 8} {
+		K := 32 * nb
+		ldw := K + 32*rng.IntN(2)
+		w := make([]int8, 16*ldw)
+		for i := range w {
+			w[i] = int8(rng.IntN(255) - 127)
+		}
+		packed := make([]uint8, 512*nb)
+		v.pack(packed, w, ldw, nb)
+		const lda, lds, ldc = 300, 11, 19
+		x := randVec(rng, 6*lda)
+		a := make([]int8, 6*lda)
+		s := make([]float32, 6*lds)
+		corr := make([]int32, 6*lds)
+		steps := []float32{0.5, 1, 2, 0}
+		for tt := range 6 {
+			aGo, sGo, cGo := make([]int8, K), make([]float32, nb), make([]int32, nb)
+			if !v.quant(a[tt*lda:], s[tt*lds:], corr[tt*lds:], x[tt*lda:], nb) {
+				t.Fatal("finite row refused")
+			}
+			q8QuantRow8Go(aGo, sGo, cGo, x[tt*lda:], nb)
+			for k := range K {
+				if a[tt*lda+k] != aGo[k] || s[tt*lds+k/32] != sGo[k/32] || corr[tt*lds+k/32] != cGo[k/32] {
+					t.Fatalf("row %d value %d: %d (step %v, corr %d), portable %d (step %v, corr %d)", tt, k,
+						a[tt*lda+k], s[tt*lds+k/32], corr[tt*lds+k/32], aGo[k], sGo[k/32], cGo[k/32])
 				}
-				want := make([]float32, s.T*s.out)
-				RefLinearQ8(want, x, w, bias, s.T)
-				mag := make([]float32, s.T*s.out)
-				RefLinear(mag, abs(x), NewMatF32(s.out, s.in, abs(wv)), absBias, s.T)
-				got := make([]float32, s.T*s.out)
-				for i := range got {
-					got[i] = float32(math.NaN())
+			}
+			for b := range nb { // steps that keep the sums exact
+				s[tt*lds+b] = steps[rng.IntN(len(steps))]
+			}
+		}
+		c := make([]float32, 6*ldc)
+		for i := range c {
+			c[i] = float32(i % 7)
+		}
+		v.kernel(nb, a, lda, s, corr, lds, packed, c, ldc)
+		for i, got := range c {
+			tt, j := i/ldc, i%ldc
+			want := float64(i % 7)
+			if j < 16 {
+				for b := range nb {
+					var d int64
+					for k := 32 * b; k < 32*b+32; k++ {
+						d += int64(a[tt*lda+k]) * int64(w[j*ldw+k])
+					}
+					want += float64(s[tt*lds+b]) * float64(d)
 				}
-				Linear(got, x, w, bias, s.T)
-				compare(t, got, want, mag)
-			})
+			}
+			if float64(got) != want {
+				t.Fatalf("nb %d: c[%d][%d] = %v, want %v", nb, tt, j, got, want)
+			}
 		}
 	}
 }

@@ -2,9 +2,14 @@
 
 package kernels
 
+import "simd/archsimd"
+
 func init() {
 	if !haveAVX2 {
 		return
+	}
+	if archsimd.X86.AVX512() && archsimd.X86.AVX512VNNI() {
+		q8VNNI = &q8VNNIKernels{quant: q8QuantRow8AVX, pack: q8PackBU8AVX, kernel: q8KernelVNNI}
 	}
 	q8Dot = q8DotAVX2
 	q8Tile = q8TileAVX2
@@ -78,4 +83,44 @@ func q8QuantRow16AVX2(dst []int16, s []float32, x []float32, nb int) bool {
 	_ = s[nb-1]
 	_ = x[32*nb-1]
 	return q8QuantRow16AVX(&dst[0], &s[0], &x[0], nb)
+}
+
+// Implemented in q8_vnni_amd64.s; see q8VNNIKernels (q8_gemm.go).
+func q8Kernel6x16VNNI(nb int, a *int8, lda int, s *float32, corr *int32, lds int, b *uint8, c *float32, ldc int)
+func q8PackBU8(dst *uint8, w *int8, ldw, nb int)
+func q8QuantRow8(dst *int8, s *float32, corr *int32, x *float32, nb int) bool
+
+// q8KernelVNNI checks the bounds the assembly relies on and calls it.
+func q8KernelVNNI(nb int, a []int8, lda int, s []float32, corr []int32, lds int, b []uint8, c []float32, ldc int) {
+	_ = c[5*ldc+15]
+	if nb == 0 {
+		return
+	}
+	_ = a[5*lda+32*nb-1]
+	_ = s[5*lds+nb-1]
+	_ = corr[5*lds+nb-1]
+	_ = b[512*nb-1]
+	q8Kernel6x16VNNI(nb, &a[0], lda, &s[0], &corr[0], lds, &b[0], &c[0], ldc)
+}
+
+// q8PackBU8AVX checks the bounds the assembly relies on and calls it.
+func q8PackBU8AVX(dst []uint8, w []int8, ldw, nb int) {
+	if nb == 0 {
+		return
+	}
+	_ = dst[512*nb-1]
+	_ = w[15*ldw+32*nb-1]
+	q8PackBU8(&dst[0], &w[0], ldw, nb)
+}
+
+// q8QuantRow8AVX checks the bounds the assembly relies on and calls it.
+func q8QuantRow8AVX(dst []int8, s []float32, corr []int32, x []float32, nb int) bool {
+	if nb == 0 {
+		return true
+	}
+	_ = dst[32*nb-1]
+	_ = s[nb-1]
+	_ = corr[nb-1]
+	_ = x[32*nb-1]
+	return q8QuantRow8(&dst[0], &s[0], &corr[0], &x[0], nb)
 }
