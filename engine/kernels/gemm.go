@@ -169,17 +169,25 @@ func (p *product) slab(a []float32, lda int, transA bool, alpha float32, mBlocks
 	// row group it is split into, and every block of nc columns reads all
 	// of A's rows again, reusing each from L2 for its nc/nr panels. So
 	// the columns go to chunks as wide as possible (up to ncMax) while
-	// still giving each thread about three chunks to balance, and rows
-	// are split only when columns are too few for that. Unsplit, the
-	// rows of a chunk run in groups whose slice of packed A fits in the
-	// shared L3 cache (about 4 MiB).
+	// still giving each thread about three chunks to balance, in a
+	// number of equal chunks that the threads share evenly (no thread
+	// idles while another finishes a last chunk); rows are split only
+	// when columns are too few for that. Unsplit, the rows of a chunk run
+	// in groups whose slice of packed A fits in the shared L3 cache (about
+	// 4 MiB).
 	perGroup := max(16, (1<<20)/(mr*max(p.depth, 1)))
 	nChunks, mChunks, width := 1, (mBlocks+perGroup-1)/perGroup, nc
+	panels := (p.n + nr - 1) / nr
 	if par {
-		tasks := 3 * workers.threads()
-		width = min(ncMax, max(nc, (p.n+tasks-1)/tasks+nr-1)/nr*nr)
-		nChunks, mChunks = (p.n+width-1)/width, 1
-		if nChunks < 2*workers.threads() {
+		threads := workers.threads()
+		tasks := 3 * threads
+		nChunks = max((panels*nr+ncMax-1)/ncMax, min(panels, tasks))
+		if r := nChunks % threads; r != 0 && nChunks+threads-r <= panels {
+			nChunks += threads - r
+		}
+		width = (panels + nChunks - 1) / nChunks * nr
+		mChunks = 1
+		if nChunks < 2*threads {
 			mChunks = min(mBlocks, (tasks+nChunks-1)/nChunks)
 		}
 	}
@@ -187,7 +195,8 @@ func (p *product) slab(a []float32, lda int, transA bool, alpha float32, mBlocks
 	workers.run(nChunks*mChunks, func(i int) {
 		n0, n1 := split(p.n, nChunks, i%nChunks)
 		if nChunks > 1 {
-			n0, n1 = i%nChunks*width, min(p.n, (i%nChunks+1)*width)
+			q0, q1 := split(panels, nChunks, i%nChunks)
+			n0, n1 = q0*nr, min(p.n, q1*nr)
 		}
 		b0, b1 := split(mBlocks, mChunks, i/nChunks)
 		p.chunk(n0, n1, b0, b1)
