@@ -185,3 +185,44 @@ func checkDirectional(t *testing.T, n *net, bt *Batch, target qwen2.Target, part
 		t.Errorf("directional derivative: analytic %.6g, numeric %.6g, diff %.3g", analytic, numeric, diff)
 	}
 }
+
+// TestAttentionBlocks checks that attention by blocks of query rows, each
+// against only the keys it may see, gives the loss and gradients of the
+// whole square at once: rows of 23 packed positions, with segments that
+// start inside blocks and blocks of 5 rows that do not divide the row.
+func TestAttentionBlocks(t *testing.T) {
+	mc := tinyConfig(false)
+	m := randomModel(mc, 27, 0.3)
+	bt := Pack(randomExamples(6, 3, 11, mc.VocabSize, 28), 2, 23, true)[0]
+	count := float64(bt.NumTargets())
+	run := func(block int) (float64, *lora.Adapter) {
+		defer func(b int) { attBlock = b }(attBlock)
+		attBlock = block
+		n := newNet(m, randomAdapter(t, mc, lora.Config{Rank: 3, Alpha: 6}, 29), bt.B, bt.T)
+		n.zeroGrad()
+		loss, _ := n.lossAndGrad(bt, count)
+		return loss, n.grad
+	}
+	wantLoss, want := run(bt.T)
+	gotLoss, got := run(5)
+	if math.Abs(gotLoss-wantLoss) > 1e-6*math.Abs(wantLoss) {
+		t.Errorf("loss by blocks %.8f, whole %.8f", gotLoss, wantLoss)
+	}
+	if d, scale := adapterDiff(got, want), adapterNorm(want); d > 1e-5*scale || scale == 0 {
+		t.Errorf("gradients by blocks differ by %g (norm %g)", d, scale)
+	}
+}
+
+// adapterNorm returns the largest magnitude of a's factors.
+func adapterNorm(a *lora.Adapter) float64 {
+	m := 0.0
+	a.Each(func(_ int, _ qwen2.Target, f *lora.Factors) {
+		for _, v := range f.A {
+			m = max(m, math.Abs(float64(v)))
+		}
+		for _, v := range f.B {
+			m = max(m, math.Abs(float64(v)))
+		}
+	})
+	return m
+}
