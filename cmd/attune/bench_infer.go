@@ -44,7 +44,7 @@ func runBenchInfer(ctx context.Context, args []string) error {
 	genTokens := fs.Int("gen-tokens", 64, "tokens to generate")
 	asJSON := fs.Bool("json", false, "print one JSON line")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`")
-	q8 := fs.Bool("q8", false, "quantize the weights to int8 per row first (the fast decoding mode; load_s includes it)")
+	q8 := fs.Bool("q8", false, "fast mode: weights rounded to int8 per row first (load_s includes it), activations to int8 inside the matrix products")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

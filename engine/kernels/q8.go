@@ -2,13 +2,15 @@ package kernels
 
 import "math"
 
-// This file holds the fast mode of decoding: weights quantized to int8 per
-// row (DType Q8), which halves the bytes a token reads compared with bf16.
-// Decoding is bound by reading the weights, so it runs up to twice as
-// fast; the activations stay f32, so the only error is the weights'
-// rounding, at most half a step (Scale[o]/2) a weight. The exact path stays
-// the default; a caller opts in by replacing a weight with QuantizeQ8(w),
-// which every kernel taking a Mat accepts.
+// This file holds the weights of the fast mode: rounded to int8 per row
+// (DType Q8), which halves the bytes a token reads compared with bf16.
+// Linear then rounds the activations to int8 too, in blocks of 32, and
+// multiplies in integers (q8_int8.go, q8_gemm.go): decoding, bound by
+// reading the weights, runs up to twice as fast as bf16, and prefill,
+// bound by arithmetic, at the integer units' rate. The error is the two
+// roundings, about 1% of a product's size. The exact path stays the
+// default; a caller opts in by replacing a weight with QuantizeQ8(w),
+// which every kernel taking a Mat accepts (the others widen it to f32).
 
 // QuantizeQ8 returns w rounded to nearest int8 per row, as a Q8 Mat:
 // element (o, i) is Scale[o]·I8[o·Cols+i] with Scale[o] = max_i |w[o][i]|
