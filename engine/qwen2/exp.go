@@ -58,4 +58,8 @@ var (
 	swigluFast = func(gate, up []float32) int { return 0 }
 	// expSubFast replaces x[i] by exp(x[i] - m) and also returns the sum.
 	expSubFast = func(x []float32, m float32) (int, float32) { return 0, 0 }
+	// maxFast returns the largest of its prefix (given m, the start).
+	maxFast = func(x []float32, m float32) (int, float32) { return 0, m }
+	// scaleFast multiplies x by s.
+	scaleFast = func(x []float32, s float32) int { return 0 }
 )

@@ -8,6 +8,8 @@ func init() {
 	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
 		swigluFast = swigluAVX2
 		expSubFast = expSubAVX2
+		maxFast = maxAVX2
+		scaleFast = scaleAVX2
 	}
 }
 
@@ -67,4 +69,35 @@ func expSubAVX2(x []float32, m float32) (int, float32) {
 		sum += v
 	}
 	return i, sum
+}
+
+// maxAVX2 returns the largest of m and x's values, eight at a time, and
+// how many it read. NaN is not propagated (as Go's max would): the
+// softmax of a row holding NaN is NaN either way, through the exponentials.
+func maxAVX2(x []float32, m float32) (int, float32) {
+	if len(x) < 8 {
+		return 0, m
+	}
+	acc := archsimd.BroadcastFloat32x8(m)
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		acc = acc.Max(archsimd.LoadFloat32x8Slice(x[i:]))
+	}
+	var lanes [8]float32
+	acc.Store(&lanes)
+	for _, v := range lanes {
+		m = max(m, v)
+	}
+	return i, m
+}
+
+// scaleAVX2 multiplies x by s eight values at a time and returns how many
+// it did.
+func scaleAVX2(x []float32, s float32) int {
+	sv := archsimd.BroadcastFloat32x8(s)
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		archsimd.LoadFloat32x8Slice(x[i:]).Mul(sv).StoreSlice(x[i:])
+	}
+	return i
 }

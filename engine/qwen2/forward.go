@@ -350,8 +350,8 @@ func (m *Model) attend(s *scratch, out, q, keys, values []float32, past, T int) 
 // softmaxPrefix replaces row[:n] by its softmax and zeroes row[n:].
 func softmaxPrefix(row []float32, n int) {
 	p := row[:n]
-	mx := p[0]
-	for _, v := range p {
+	done, mx := maxFast(p, p[0])
+	for _, v := range p[done:] {
 		mx = max(mx, v)
 	}
 	done, sum := expSubFast(p, mx)
@@ -361,7 +361,7 @@ func softmaxPrefix(row []float32, n int) {
 		sum += e
 	}
 	inv := 1 / sum
-	for i := range p {
+	for i := scaleFast(p, inv); i < n; i++ {
 		p[i] *= inv
 	}
 	clear(row[n:])
