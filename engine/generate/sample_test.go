@@ -208,3 +208,17 @@ func TestRepetitionPenalty(t *testing.T) {
 		})
 	}
 }
+
+// TestSumExpUnderflow checks that sumExp, on whichever path this build
+// takes, counts arguments below -700 as 0 and the rest exactly as
+// expShifted does at 0.
+func TestSumExpUnderflow(t *testing.T) {
+	x := make([]float32, 37)
+	for i := range x {
+		x[i] = -700.5 - float32(i)*50
+	}
+	x[5], x[20] = 3, 3
+	if got := sumExp(x, 3); got != 2 {
+		t.Errorf("sumExp = %v, want 2", got)
+	}
+}

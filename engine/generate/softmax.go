@@ -30,11 +30,11 @@ func expShifted(x float64) float64 {
 }
 
 // sumExp returns Σ e^(x[i] - m), for m >= every x[i], summed in float64
-// over four independent partial sums.
+// over independent partial sums.
 func sumExp(x []float32, m float32) float64 {
 	mf := float64(m)
-	var s0, s1, s2, s3 float64
-	i := 0
+	i, s0 := sumExpFast(x, m)
+	var s1, s2, s3 float64
 	for ; i+4 <= len(x); i += 4 {
 		s0 += expShifted(float64(x[i]) - mf)
 		s1 += expShifted(float64(x[i+1]) - mf)
@@ -46,6 +46,10 @@ func sumExp(x []float32, m float32) float64 {
 	}
 	return (s0 + s1) + (s2 + s3)
 }
+
+// sumExpFast is sumExp's vector form where the CPU has one
+// (softmax_simd.go): it sums a prefix of x and returns its length.
+var sumExpFast = func(x []float32, m float32) (int, float64) { return 0, 0 }
 
 // logSumExp returns log Σ exp(x).
 func logSumExp(x []float32) float64 {
