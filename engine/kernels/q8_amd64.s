@@ -31,7 +31,8 @@
 //
 // out[r] += Σ_b s[b]·(A block b · W row r block b), for rows rows of
 // stride ldw, one row after another (a single stream, which the hardware
-// prefetcher follows best), two blocks a step in two accumulators.
+// prefetcher follows best), four blocks a step in four accumulators so
+// that the conversions and multiply-adds of different blocks overlap.
 TEXT ·q8DotRows(SB), NOSPLIT, $0-56
 	MOVQ a+0(FP), R9
 	MOVQ s+8(FP), R10
@@ -48,31 +49,50 @@ drow:
 	MOVQ DX, CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-	SHRQ $1, CX
-	JEQ dodd
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	SHRQ $2, CX
+	JEQ dtail
 dloop:
 	VMOVDQU (DI), Y2
 	VMOVDQU 32(DI), Y3
+	VMOVDQU 64(DI), Y10
+	VMOVDQU 96(DI), Y11
 	VMOVDQU 32(SI), Y4
 	VMOVDQU 96(SI), Y5
+	VMOVDQU 160(SI), Y12
+	VMOVDQU 224(SI), Y13
 	VBROADCASTSS (R11), Y6
 	VBROADCASTSS 4(R11), Y7
+	VBROADCASTSS 8(R11), Y14
 	BLOCK((SI), Y2, Y4, Y6, Y2, Y0)
 	BLOCK(64(SI), Y3, Y5, Y7, Y3, Y1)
-	ADDQ $64, DI
-	ADDQ $128, SI
-	ADDQ $8, R11
+	VBROADCASTSS 12(R11), Y6
+	BLOCK(128(SI), Y10, Y12, Y14, Y10, Y8)
+	BLOCK(192(SI), Y11, Y13, Y6, Y11, Y9)
+	ADDQ $128, DI
+	ADDQ $256, SI
+	ADDQ $16, R11
 	DECQ CX
 	JNZ dloop
-dodd:
-	TESTQ $1, DX
+dtail:
+	MOVQ DX, CX
+	ANDQ $3, CX
 	JEQ dsum
+dtailloop:
 	VMOVDQU (DI), Y2
 	VMOVDQU 32(SI), Y4
 	VBROADCASTSS (R11), Y6
 	BLOCK((SI), Y2, Y4, Y6, Y2, Y0)
+	ADDQ $32, DI
+	ADDQ $64, SI
+	ADDQ $4, R11
+	DECQ CX
+	JNZ dtailloop
 dsum:
 	VADDPS Y1, Y0, Y0
+	VADDPS Y9, Y8, Y8
+	VADDPS Y8, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VHADDPS X0, X0, X0
