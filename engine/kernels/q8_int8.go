@@ -71,6 +71,9 @@ func quantizeActs(a *qActs, x []float32, rows int) {
 	nb := a.nb
 	K := nb * q8Block
 	for t := range rows {
+		if q8QuantRowDot(a.q[t*64*nb:(t+1)*64*nb], a.scale[t*nb:(t+1)*nb], x[t*K:(t+1)*K], nb) {
+			continue
+		}
 		for b := range nb {
 			blk := x[t*K+b*q8Block : t*K+(b+1)*q8Block]
 			dst := a.q[t*64*nb+64*b : t*64*nb+64*b+64]
@@ -118,6 +121,12 @@ var (
 	// for t < 2·pairs and j < 4, over nb blocks.
 	q8Tile = q8TileGo
 )
+
+// q8QuantRowDot rounds one row of nb blocks into the qActs layout as
+// quantizeBlock does and reports whether it did; the portable form
+// leaves every row to quantizeActs' loop, the assembly one a row holding
+// an infinity or NaN.
+var q8QuantRowDot = func(dst []int8, s, x []float32, nb int) bool { return false }
 
 // q8DotGo is the portable q8Dot.
 func q8DotGo(out []float32, a []int8, s []float32, nb int, w []int8, ldw int) {

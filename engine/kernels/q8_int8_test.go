@@ -380,3 +380,39 @@ func TestQ8VNNIExact(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantRowDotExact checks the assembly rounding of q8Dot's activations
+// (where this build has it) against quantizeBlock, to the bit, ties
+// included, and that it refuses a row holding an infinity.
+func TestQuantRowDotExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(37, 38))
+	const nb = 6
+	x := randVec(rng, 32*nb)
+	x[40] = 127
+	x[41] = 0.5 // a tie at step 1
+	x[42] = -1.5
+	for i := 64; i < 96; i++ {
+		x[i] = 0
+	}
+	got := make([]int8, 64*nb)
+	s := make([]float32, nb)
+	if !q8QuantRowDot(got, s, x, nb) {
+		t.Skip("no assembly rounding in this build")
+	}
+	want := make([]int8, 64)
+	for b := range nb {
+		ws := quantizeBlock(want, x[32*b:32*b+32])
+		if s[b] != ws {
+			t.Fatalf("block %d: step %v, want %v", b, s[b], ws)
+		}
+		for i := range 64 {
+			if got[64*b+i] != want[i] {
+				t.Fatalf("block %d byte %d: %d, want %d", b, i, got[64*b+i], want[i])
+			}
+		}
+	}
+	x[100] = float32(math.Inf(-1))
+	if q8QuantRowDot(got, s, x, nb) {
+		t.Fatal("row with -Inf accepted")
+	}
+}

@@ -16,6 +16,7 @@ func init() {
 	q8Kernel = q8KernelAVX2
 	q8PackB = q8PackBAVX2
 	q8QuantRow16 = q8QuantRow16AVX2
+	q8QuantRowDot = q8QuantRowDotAVX2
 }
 
 // Implemented in q8_amd64.s; the arguments are q8Dot's and q8Tile's
@@ -123,4 +124,18 @@ func q8QuantRow8AVX(dst []int8, s []float32, corr []int32, x []float32, nb int) 
 	_ = corr[nb-1]
 	_ = x[32*nb-1]
 	return q8QuantRow8(&dst[0], &s[0], &corr[0], &x[0], nb)
+}
+
+// Implemented in q8_vnni_amd64.s (AVX2 only).
+func q8QuantRowDotAVX(dst *int8, s *float32, x *float32, nb int) bool
+
+// q8QuantRowDotAVX2 checks the bounds the assembly relies on and calls it.
+func q8QuantRowDotAVX2(dst []int8, s, x []float32, nb int) bool {
+	if nb == 0 {
+		return true
+	}
+	_ = dst[64*nb-1]
+	_ = s[nb-1]
+	_ = x[32*nb-1]
+	return q8QuantRowDotAVX(&dst[0], &s[0], &x[0], nb)
 }

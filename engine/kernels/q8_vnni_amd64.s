@@ -237,7 +237,7 @@ udone:
 	VZEROUPPER
 	RET
 
-// func q8QuantRow8(dst *int8, s *float32, corr *int32, x *float32, nb int) (finite bool)
+// func q8QuantRow8(dst *int8, s *float32, corr *int32, x *float32, nb int) (finite bool)  (AVX2 only)
 //
 // q8QuantRow16AVX (q8_gemm_amd64.s) to int8, with corr[b] = -128·Σ of
 // block b's values.
@@ -327,5 +327,85 @@ eok:
 	RET
 ebad:
 	MOVB $0, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// func q8QuantRowDotAVX(dst *int8, s *float32, x *float32, nb int) (finite bool)
+//
+// q8QuantRow8 to the layout of q8Dot's activations (qActs): each block's
+// 32 values, then their 32 magnitudes.
+TEXT ·q8QuantRowDotAVX(SB), NOSPLIT, $0-33
+	MOVQ dst+0(FP), DI
+	MOVQ s+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ nb+24(FP), CX
+	MOVL $0x7fffffff, AX
+	MOVQ AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL $0x42fe0000, AX
+	MOVQ AX, X14
+	VMOVDQU q8permd<>(SB), Y13
+	TESTQ CX, CX
+	JEQ fok
+fblock:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VPAND Y15, Y0, Y4
+	VPAND Y15, Y1, Y5
+	VPAND Y15, Y2, Y6
+	VPAND Y15, Y3, Y7
+	VPMAXUD Y5, Y4, Y4
+	VPMAXUD Y7, Y6, Y6
+	VPMAXUD Y6, Y4, Y4
+	VEXTRACTI128 $1, Y4, X5
+	VPMAXUD X5, X4, X4
+	VPSHUFD $0x4e, X4, X5
+	VPMAXUD X5, X4, X4
+	VPSHUFD $0xb1, X4, X5
+	VPMAXUD X5, X4, X4
+	VMOVD X4, AX
+	CMPL AX, $0x7f800000
+	JAE fbad
+	TESTL AX, AX
+	JEQ fzero
+	VDIVSS X14, X4, X5
+	VMOVSS X5, (DX)
+	VDIVSS X4, X14, X6
+	VBROADCASTSS X6, Y6
+	VMULPS Y6, Y0, Y0
+	VMULPS Y6, Y1, Y1
+	VMULPS Y6, Y2, Y2
+	VMULPS Y6, Y3, Y3
+	VCVTPS2DQ Y0, Y0
+	VCVTPS2DQ Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VCVTPS2DQ Y3, Y3
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD Y0, Y13, Y0
+	VMOVDQU Y0, (DI)
+	VPABSB Y0, Y0
+	VMOVDQU Y0, 32(DI)
+	JMP fnext
+fzero:
+	MOVL $0, (DX)
+	VPXOR Y0, Y0, Y0
+	VMOVDQU Y0, (DI)
+	VMOVDQU Y0, 32(DI)
+fnext:
+	ADDQ $128, SI
+	ADDQ $64, DI
+	ADDQ $4, DX
+	DECQ CX
+	JNZ fblock
+fok:
+	MOVB $1, ret+32(FP)
+	VZEROUPPER
+	RET
+fbad:
+	MOVB $0, ret+32(FP)
 	VZEROUPPER
 	RET
