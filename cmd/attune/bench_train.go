@@ -72,10 +72,12 @@ func benchTrain(ctx context.Context, args []string) error {
 		MicroBatch: *batch, MaxSeqLen: *seq, NoPack: true}
 
 	var stamps []time.Time
+	var cpu []float64
 	var prof *os.File
 	start := time.Now()
 	_, err = train.Run(ctx, cfg, m, ds, func(train.Progress) {
 		stamps = append(stamps, time.Now())
+		cpu = append(cpu, cpuSeconds())
 		if len(stamps) == 1 && *cpuProfile != "" {
 			if prof, err = os.Create(*cpuProfile); err == nil {
 				err = pprof.StartCPUProfile(prof)
@@ -92,18 +94,24 @@ func benchTrain(ctx context.Context, args []string) error {
 
 	// Per-step times, the warm-up step left out; the median resists noise
 	// from other work on the machine.
-	var times []float64
+	// The CPU time of each step (all threads) says how much work a step
+	// is independently of what else runs on the machine: wall time per
+	// step over CPU time per step is the share of the cores it got.
+	var times, cpus []float64
 	for i := 1; i < len(stamps); i++ {
 		times = append(times, stamps[i].Sub(stamps[i-1]).Seconds())
+		cpus = append(cpus, cpu[i]-cpu[i-1])
 	}
 	sort.Float64s(times)
-	stepS := times[len(times)/2]
+	sort.Float64s(cpus)
+	stepS, cpuS := times[len(times)/2], cpus[len(cpus)/2]
 	tokS := float64(*batch**seq) / stepS
 	gflop := stepFLOPs(m.Config, *batch, *seq, *rank) / 1e9
 	peak := peakRSSMB()
 	if *asJSON {
 		b, _ := json.Marshal(map[string]any{"train_tok_s": round2(tokS), "step_s": round2(stepS),
 			"peak_rss_mb": peak, "gflop_per_step": round2(gflop), "gflop_s": round2(gflop / stepS),
+			"step_cpu_s": round2(cpuS), "gflop_per_cpu_s": round2(gflop / cpuS),
 			"seq": *seq, "batch": *batch, "rank": *rank, "steps": *steps,
 			"warmup_s": round2(stamps[0].Sub(start).Seconds())})
 		fmt.Println(string(b))
@@ -112,6 +120,10 @@ func benchTrain(ctx context.Context, args []string) error {
 	fmt.Printf("train: %.1f tokens/s, %.2f s a step (median of %d; batch %d × seq %d, rank %d on all projections)\n",
 		tokS, stepS, len(times), *batch, *seq, *rank)
 	fmt.Printf("matrix products: %.0f GFLOP a step, %.1f GFLOP/s\n", gflop, gflop/stepS)
+	if cpuS > 0 {
+		fmt.Printf("CPU time: %.2f s a step on all threads, %.1f GFLOP a CPU-second, %.2f cores busy\n",
+			cpuS, gflop/cpuS, cpuS/stepS)
+	}
 	fmt.Printf("warm-up step: %.2f s\npeak memory: %d MB\n", stamps[0].Sub(start).Seconds(), peak)
 	return nil
 }
@@ -119,8 +131,9 @@ func benchTrain(ctx context.Context, args []string) error {
 // stepFLOPs counts the floating-point operations of the matrix products
 // of one training step with every token trained: the projections forward
 // and their input gradients backward, the head both ways, attention (two
-// products forward, five backward with the scores recomputed), and the
-// LoRA factors (two products forward, five backward).
+// products forward, five backward with the scores recomputed, each over
+// the causal half of the square, the work it needs), and the LoRA
+// factors (two products forward, five backward).
 func stepFLOPs(c qwen2.Config, batch, seq, rank int) float64 {
 	N := float64(batch * seq)
 	hd := c.HiddenSize / c.NumAttentionHeads
@@ -131,7 +144,7 @@ func stepFLOPs(c qwen2.Config, batch, seq, rank int) float64 {
 	Q, K := float64(c.NumAttentionHeads*hd), float64(c.NumKeyValueHeads*hd)
 	proj := C*(Q+2*K) + Q*C + 3*C*I // multiply-adds a token
 	lora := float64(rank) * ((C + Q) + 2*(C+K) + (Q + C) + 2*(C+I) + (I + C))
-	attn := 7 * float64(seq) * float64(seq) * float64(hd*c.NumAttentionHeads) * float64(batch)
+	attn := 7 * float64(seq) * float64(seq+1) / 2 * float64(hd*c.NumAttentionHeads) * float64(batch)
 	L := float64(c.NumHiddenLayers)
 	return 2 * (L*(2*proj*N+3.5*lora*N+attn) + 2*V*C*N)
 }

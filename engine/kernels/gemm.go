@@ -322,6 +322,17 @@ func packA(dst, a []float32, lda int, transA bool, alpha float32, m, k0, k, b0, 
 			continue
 		}
 		rows := min(mr, m-blk*mr)
+		if transA && rows == mr {
+			// The micro-panel's rows of op(A) are six adjacent columns
+			// of a: one bounds check a step of depth.
+			for p := range k {
+				src := (*[mr]float32)(a[p*lda+blk*mr:])
+				dp := (*[mr]float32)(d[p*mr:])
+				dp[0], dp[1], dp[2] = alpha*src[0], alpha*src[1], alpha*src[2]
+				dp[3], dp[4], dp[5] = alpha*src[3], alpha*src[4], alpha*src[5]
+			}
+			continue
+		}
 		if transA {
 			// The micro-panel's rows of op(A) are adjacent columns of a.
 			for p := range k {

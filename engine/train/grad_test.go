@@ -226,3 +226,28 @@ func adapterNorm(a *lora.Adapter) float64 {
 	})
 	return m
 }
+
+// TestHeadChunks checks that the head and loss computed a few rows at a
+// time, in chunks of equal size, give the loss and gradients of one chunk.
+func TestHeadChunks(t *testing.T) {
+	mc := tinyConfig(false)
+	m := randomModel(mc, 37, 0.3)
+	bt := Pack(randomExamples(6, 3, 11, mc.VocabSize, 38), 2, 23, true)[0]
+	count := float64(bt.NumTargets())
+	run := func(rows int) (float64, *lora.Adapter) {
+		defer func(b int) { headChunkBytes = b }(headChunkBytes)
+		headChunkBytes = 4 * mc.VocabSize * rows
+		n := newNet(m, randomAdapter(t, mc, lora.Config{Rank: 3, Alpha: 6}, 39), bt.B, bt.T)
+		n.zeroGrad()
+		loss, _ := n.lossAndGrad(bt, count)
+		return loss, n.grad
+	}
+	wantLoss, want := run(bt.B * bt.T)
+	gotLoss, got := run(4)
+	if math.Abs(gotLoss-wantLoss) > 1e-6*math.Abs(wantLoss) {
+		t.Errorf("loss in chunks %.8f, in one %.8f", gotLoss, wantLoss)
+	}
+	if d, scale := adapterDiff(got, want), adapterNorm(want); d > 1e-5*scale || scale == 0 {
+		t.Errorf("gradients in chunks differ by %g (norm %g)", d, scale)
+	}
+}

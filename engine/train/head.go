@@ -14,9 +14,10 @@ import (
 // target are skipped altogether.
 
 // headChunkBytes bounds the f32 logits of one chunk. Larger chunks read
-// the head matrix fewer times (once per chunk, forward and backward); at
-// Qwen2.5's vocabulary 192 MB holds 330 rows.
-const headChunkBytes = 192 << 20
+// (and widen) the head matrix fewer times, once per chunk forward and
+// once backward; at Qwen2.5's vocabulary 320 MiB holds 552 rows, so a
+// batch of 1024 positions takes two chunks of 512.
+var headChunkBytes = 320 << 20 // tests lower it
 
 // headWork holds the buffers of one chunk.
 type headWork struct {
@@ -42,6 +43,11 @@ func (n *net) headLoss(bt *Batch, backward bool, norm float64, dxF []float32) (s
 	if backward {
 		clear(dxF[:bt.B*bt.T*C])
 	}
+	// The targets go in chunks of equal size, as few as the buffer
+	// allows.
+	targets := bt.NumTargets()
+	chunks := max(1, (targets+hw.rows-1)/hw.rows)
+	per := (targets + chunks - 1) / chunks
 	rows := 0
 	flush := func() {
 		if n.stopped() {
@@ -65,7 +71,7 @@ func (n *net) headLoss(bt *Batch, backward bool, norm float64, dxF []float32) (s
 		copy(hw.x[rows*C:(rows+1)*C], n.xF[i*C:(i+1)*C])
 		hw.idx[rows] = i
 		rows++
-		if rows == hw.rows {
+		if rows == per {
 			flush()
 		}
 	}
