@@ -17,7 +17,7 @@ func Linear(y, x []float32, w Mat, bias []float32, T int) {
 	switch {
 	case T == 0:
 		return
-	case w.DType == Q8 && in%q8Block == 0:
+	case IntegerProduct(w):
 		linearQ8(y, x, w, bias, T) // int8 activations too (q8_int8.go)
 		return
 	case T == 1:

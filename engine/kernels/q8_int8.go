@@ -285,3 +285,8 @@ func RefLinearQ8(y, x []float32, w Mat, bias []float32, T int) {
 		}
 	}
 }
+
+// IntegerProduct reports whether Linear multiplies w in integers, rounding
+// its input to int8: w is Q8 and its depth a multiple of 32. Other Q8
+// weights are widened to f32 against f32 activations.
+func IntegerProduct(w Mat) bool { return w.DType == Q8 && w.Cols%q8Block == 0 }
