@@ -220,7 +220,8 @@ func (p *product) chunk(n0, n1, b0, b1 int) {
 	if p.depth == 0 || r0 >= r1 || n0 >= n1 {
 		return
 	}
-	buf := bBuffers.get(kc * (p.nc + nr))
+	// Always the widest size, so that the pool's buffers fit any chunk.
+	buf := bBuffers.get(kc * (ncMax + nr))
 	defer bBuffers.put(buf)
 	bp := *buf
 	tile := new([mr * nr]float32) // for edge tiles; allocated once a chunk
