@@ -220,11 +220,12 @@ func (p *product) chunk(n0, n1, b0, b1 int) {
 	if p.depth == 0 || r0 >= r1 || n0 >= n1 {
 		return
 	}
-	// Always the widest size, so that the pool's buffers fit any chunk.
-	buf := bBuffers.get(kc * (ncMax + nr))
+	// Always the widest size, so that the pool's buffers fit any chunk,
+	// and room after the panels for an edge tile.
+	buf := bBuffers.get(kc*(ncMax+nr) + mr*nr)
 	defer bBuffers.put(buf)
 	bp := *buf
-	tile := new([mr * nr]float32) // for edge tiles; allocated once a chunk
+	tile := (*[mr * nr]float32)(bp[kc*(ncMax+nr):])
 
 	for j0 := n0; j0 < n1; j0 += p.nc {
 		w := min(p.nc, n1-j0)

@@ -128,13 +128,7 @@ func (n *net) attentionBackward(bt *Batch, a *layerActs, dao, dq, dk, dv []float
 					for i := i0; i < i1; i++ {
 						pr, dr := p[i*T+lo:i*T+hi], dp[i*T+lo:i*T+hi]
 						s, e := int(start[i])-lo, i-lo
-						var dot float32
-						for j := s; j <= e; j++ {
-							dot += pr[j] * dr[j]
-						}
-						for j := s; j <= e; j++ {
-							dr[j] = pr[j] * (dr[j] - dot)
-						}
+						softmaxGrad(pr[s:e+1], dr[s:e+1])
 						clear(dr[:s])
 						clear(dr[e+1:])
 					}

@@ -62,7 +62,20 @@ var (
 	// swigluBack recomputes h = silu(g) ⊙ u and, given dh, the gradient
 	// of h, overwrites g with dh ⊙ u ⊙ silu'(g) and u with dh ⊙ silu(g).
 	swigluBack = swigluBackGo
+	// softmaxGrad overwrites d with p ⊙ (d - Σ_j p_j d_j), the gradient
+	// of a softmax's input given that of its output p.
+	softmaxGrad = softmaxGradGo
 )
+
+func softmaxGradGo(p, d []float32) {
+	var dot float32
+	for j, v := range p {
+		dot += v * d[j]
+	}
+	for j, v := range p {
+		d[j] = v * (d[j] - dot)
+	}
+}
 
 func expSubGo(x []float32, m float32) float64 {
 	var s float64

@@ -11,6 +11,7 @@ func init() {
 		scaleBy = scaleByAVX2
 		swiglu = swigluAVX2
 		swigluBack = swigluBackAVX2
+		softmaxGrad = softmaxGradAVX2
 	}
 }
 
@@ -155,5 +156,27 @@ func swigluBackAVX2(h, g, u, dh []float32) {
 		hv.StoreSlicePart(h[i:])
 		dg.StoreSlicePart(g[i:])
 		du.StoreSlicePart(u[i:])
+	}
+}
+
+func softmaxGradAVX2(p, d []float32) {
+	n := len(p)
+	d = d[:n]
+	acc := archsimd.BroadcastFloat32x8(0)
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		acc = archsimd.LoadFloat32x8Slice(p[i:]).MulAdd(archsimd.LoadFloat32x8Slice(d[i:]), acc)
+	}
+	dot := float32(sum8(acc))
+	for j := i; j < n; j++ {
+		dot += p[j] * d[j]
+	}
+	dv := archsimd.BroadcastFloat32x8(dot)
+	for i = 0; i+8 <= n; i += 8 {
+		pv := archsimd.LoadFloat32x8Slice(p[i:])
+		pv.Mul(archsimd.LoadFloat32x8Slice(d[i:]).Sub(dv)).StoreSlice(d[i:])
+	}
+	for ; i < n; i++ {
+		d[i] = p[i] * (d[i] - dot)
 	}
 }

@@ -81,3 +81,23 @@ func TestVectorLoops(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxGrad checks the vector softmax backward against the portable
+// loop at lengths that leave every possible tail.
+func TestSoftmaxGrad(t *testing.T) {
+	for n := 1; n <= 70; n += 3 {
+		p, d := make([]float32, n), make([]float32, n)
+		for i := range p {
+			p[i] = float32(i%5+1) / float32(3*n)
+			d[i] = float32(i%7) - 3
+		}
+		want := append([]float32(nil), d...)
+		softmaxGradGo(p, want)
+		softmaxGrad(p, d)
+		for i := range d {
+			if math.Abs(float64(d[i]-want[i])) > 1e-6*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("n=%d: softmaxGrad[%d] = %g, want %g", n, i, d[i], want[i])
+			}
+		}
+	}
+}
