@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -414,5 +415,42 @@ func TestQuantRowDotExact(t *testing.T) {
 	x[100] = float32(math.Inf(-1))
 	if q8QuantRowDot(got, s, x, nb) {
 		t.Fatal("row with -Inf accepted")
+	}
+}
+
+// TestLinearQ8Concurrent runs the three int8 paths (one row, a few rows,
+// the packed product) from several goroutines at once, as the server does:
+// each result must equal the one computed alone, to the bit.
+func TestLinearQ8Concurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(39, 40))
+	const K, N = 256, 300
+	w, _ := randMat(rng, Q8, N, K)
+	x := randVec(rng, 40*K)
+	sizes := []int{1, 5, 40}
+	want := make([][]float32, len(sizes))
+	for i, T := range sizes {
+		want[i] = make([]float32, T*N)
+		Linear(want[i], x[:T*K], w, nil, T)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 9)
+	for g := range 9 {
+		wg.Go(func() {
+			i := g % len(sizes)
+			T := sizes[i]
+			for range 5 {
+				got := make([]float32, T*N)
+				Linear(got, x[:T*K], w, nil, T)
+				if d := maxDiff(got, want[i]); d != 0 {
+					errs <- fmt.Sprintf("goroutine %d, T %d: differs by %g", g, T, d)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
