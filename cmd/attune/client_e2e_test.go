@@ -116,7 +116,7 @@ func TestClientCommands(t *testing.T) {
 
 	// Alignment: create and follow to the end, then status and list.
 	out := e.run(alignCreate, "", "--name", "e2e", "--base-model", "tiny", "--docs", docIDs,
-		"--benchmark", b.BenchmarkID, "--epochs", "1", "--max-seq-len", "64", "--wait")
+		"--benchmark", b.BenchmarkID, "--epochs", "6", "--max-seq-len", "64", "--wait") // long enough for polls every 0.5 s to see training
 	// The bar shows the step of whichever status poll it got: any step.
 	if !regexp.MustCompile(`step [1-9][0-9]*/[1-9][0-9]*`).MatchString(out) {
 		t.Errorf("align create --wait shows no training step:\n%s", out)
