@@ -23,6 +23,12 @@ type Config struct {
 	QueueLimit int
 	// MaxTokens caps the tokens one request may generate (default 4096).
 	MaxTokens int
+	// Q8 serves every base model in the engine's fast mode: weights
+	// rounded to int8 per row and products in integers (qwen2's
+	// QuantizeQ8), for about half the memory and faster decoding and
+	// prefill, at logits within about 1.5% of the exact ones. Chat,
+	// completions, embeddings and evaluations all use it.
+	Q8 bool
 }
 
 // Validate reports the first field of c that is out of range.
@@ -133,7 +139,10 @@ func (rt *Runtime) loadBase(t Target) (*base, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runtime: cannot load base model %s: %w", t.BaseID, err)
 	}
-	rt.log.Info("base model loaded", slog.String("model_id", t.BaseID), slog.String("dir", t.BaseDir))
+	if rt.cfg.Q8 {
+		eng.Model().QuantizeQ8()
+	}
+	rt.log.Info("base model loaded", slog.String("model_id", t.BaseID), slog.String("dir", t.BaseDir), slog.Bool("q8", rt.cfg.Q8))
 	return &base{id: t.BaseID, eng: eng}, nil
 }
 

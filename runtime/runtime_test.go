@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"attune/engine/kernels"
 	"attune/engine/lora"
 	"attune/engine/qwen2"
 )
@@ -183,5 +184,37 @@ func TestEmbed(t *testing.T) {
 	}
 	if len(vecs) != 2 || len(vecs[0]) != 32 || n < 3 {
 		t.Fatalf("got %d vectors of %d, %d tokens; want 2 of 32 (hidden size), >= 3 tokens", len(vecs), len(vecs[0]), n)
+	}
+}
+
+// TestQ8ServesQuantized checks that a runtime configured for the fast
+// mode loads its base models quantized and still answers.
+func TestQ8ServesQuantized(t *testing.T) {
+	rt, err := New(Config{Slots: 1, Q8: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	ctx := context.Background()
+	res, err := rt.Generate(ctx, chatReq(tinyBase), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].CompletionTokens == 0 {
+		t.Fatalf("answers %+v, want one with tokens", res)
+	}
+	b, err := rt.base(ctx, tinyBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dt := b.eng.Model().Head.DType; dt != kernels.Q8 {
+		t.Fatalf("the served model's head is %v, want Q8", dt)
+	}
+	exact, err := newRuntime(t).base(ctx, tinyBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dt := exact.eng.Model().Head.DType; dt == kernels.Q8 {
+		t.Fatal("a runtime without Q8 serves a quantized model")
 	}
 }
