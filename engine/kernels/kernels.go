@@ -11,7 +11,13 @@
 // AVX2 ones: a 6×16 register-tiled FMA micro-kernel under a packed,
 // cache-blocked product (gemm.go), and four-row dot products for decoding
 // (matvec.go), with bf16, f16 and int8 weights widened in registers.
-// Otherwise the same drivers run portable Go loops. The parallel parts run
+// Otherwise the same drivers run portable Go loops.
+//
+// The fast mode multiplies in integers: a weight quantized with QuantizeQ8
+// (int8 per row) meets activations rounded to int8 in blocks of 32 inside
+// Linear, and the products run as int8 dot products (q8_int8.go): AVX2's
+// pairwise multiply-adds, or AVX512-VNNI's VPDPBUSD where the CPU has it,
+// each checked against the portable Go version bit for bit. The parallel parts run
 // on one process-wide pool of GOMAXPROCS-1 workers plus the caller
 // (pool.go).
 //
