@@ -37,23 +37,41 @@ const (
 
 // reqInfo is what the outer middleware learns about a request from the
 // route that answers it, for the access log and metrics.
+// It also carries the authenticated caller, so that a request's context
+// is derived once, not once for each thing learnt about it.
 type reqInfo struct {
 	id     string
-	log    *slog.Logger
+	base   *slog.Logger
 	route  string
-	userID string
+	caller Caller
 }
 
-// logger returns the request's logger, which carries its request id.
-func logger(r *http.Request) *slog.Logger {
-	if info, ok := r.Context().Value(ctxInfo).(*reqInfo); ok {
-		return info.log
+// attrs are the attributes every log line of the request carries.
+func (info *reqInfo) attrs() []any {
+	a := []any{slog.String("request_id", info.id)}
+	if info.caller.UserID != "" {
+		a = append(a, slog.String("user_id", info.caller.UserID))
 	}
-	return slog.New(slog.DiscardHandler)
+	return a
+}
+
+// logger returns the request's logger, which carries its request id and,
+// once authenticated, its user id.
+func logger(r *http.Request) *slog.Logger {
+	info, ok := r.Context().Value(ctxInfo).(*reqInfo)
+	if !ok {
+		return slog.New(slog.DiscardHandler)
+	}
+	// Made on each call: only the rarer paths (errors, cancelled
+	// streams) log beyond the access line, which is written without it.
+	return info.base.With(info.attrs()...)
 }
 
 // callerOf returns the authenticated caller of a request.
 func callerOf(r *http.Request) Caller {
+	if info, ok := r.Context().Value(ctxInfo).(*reqInfo); ok {
+		return info.caller
+	}
 	c, _ := r.Context().Value(ctxCaller).(Caller)
 	return c
 }
@@ -111,8 +129,7 @@ func printable(s string) bool {
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.now()
-		info := &reqInfo{id: requestID(r), route: "unmatched"}
-		info.log = s.log.With(slog.String("request_id", info.id))
+		info := &reqInfo{id: requestID(r), base: s.log, route: "unmatched"}
 		w.Header().Set("X-Request-ID", info.id)
 		rec := &recorder{ResponseWriter: w}
 
@@ -123,20 +140,28 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		d := s.now().Sub(start)
 		s.metrics.observeRequest(info.route, rec.status, d)
-		info.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+			return
+		}
+		attrs := []slog.Attr{slog.String("request_id", info.id)}
+		if info.caller.UserID != "" {
+			attrs = append(attrs, slog.String("user_id", info.caller.UserID))
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", append(attrs,
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.String("route", info.route),
 			slog.Int("status", rec.status),
 			slog.Int64("bytes", rec.bytes),
 			slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-		)
+		)...)
 	})
 }
 
 // wrap turns a route's handler into an http.Handler that checks the
 // route's literal segments, authenticates, rate-limits and answers errors.
 func (s *Server) wrap(rt route, checks map[string]string) http.Handler {
+	key := rt.key()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for name, lit := range checks {
 			if r.PathValue(name) != lit {
@@ -146,7 +171,7 @@ func (s *Server) wrap(rt route, checks map[string]string) http.Handler {
 		}
 		info, _ := r.Context().Value(ctxInfo).(*reqInfo)
 		if info != nil {
-			info.route = rt.key()
+			info.route = key
 		}
 		if rt.access != accessPublic {
 			c, err := s.authenticate(w, r, rt)
@@ -155,10 +180,10 @@ func (s *Server) wrap(rt route, checks map[string]string) http.Handler {
 				return
 			}
 			if info != nil {
-				info.userID = c.UserID
-				info.log = info.log.With(slog.String("user_id", c.UserID))
+				info.caller = c
+			} else {
+				r = r.WithContext(context.WithValue(r.Context(), ctxCaller, c))
 			}
-			r = r.WithContext(context.WithValue(r.Context(), ctxCaller, c))
 		}
 		if err := rt.handle(w, r); err != nil {
 			writeError(w, r, err, rt.openai)

@@ -96,6 +96,9 @@ func runServer(ctx context.Context, cfg serveConfig, ready func(addr string)) er
 		return fmt.Errorf("serve: --compute-nice must be between 0 and 19, not %d", cfg.ComputeNice)
 	}
 	computePriority(cfg.ComputeNice)
+	gcCtx, stopGC := context.WithCancel(ctx)
+	defer stopGC()
+	go keepGCHeadroom(gcCtx, gcMinHeadroom, log)
 	layout := layoutOf(cfg.DataDir)
 	st, err := openStore(ctx, cfg.DataDir, log.With(slog.String("component", "store")))
 	if err != nil {
