@@ -1,6 +1,9 @@
 package kernels
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // This file holds the packed, cache-blocked matrix product behind Linear
 // (T > 1), LinearInput and Gemm: C[m, n] (+)= op(A)[m, k] · op(B)[k, n].
@@ -179,17 +182,8 @@ func (p *product) slab(a []float32, lda int, transA bool, alpha float32, mBlocks
 	nChunks, mChunks, width := 1, (mBlocks+perGroup-1)/perGroup, nc
 	panels := (p.n + nr - 1) / nr
 	if par {
-		threads := workers.threads()
-		tasks := 3 * threads
-		nChunks = max((panels*nr+ncMax-1)/ncMax, min(panels, tasks))
-		if r := nChunks % threads; r != 0 && nChunks+threads-r <= panels {
-			nChunks += threads - r
-		}
+		nChunks, mChunks = planChunks(panels, mBlocks, workers.threads())
 		width = (panels + nChunks - 1) / nChunks * nr
-		mChunks = 1
-		if nChunks < 2*threads {
-			mChunks = min(mBlocks, (tasks+nChunks-1)/nChunks)
-		}
 	}
 	p.nc = width
 	workers.run(nChunks*mChunks, func(i int) {
@@ -201,6 +195,55 @@ func (p *product) slab(a []float32, lda int, transA bool, alpha float32, mBlocks
 		b0, b1 := split(mBlocks, mChunks, i/nChunks)
 		p.chunk(n0, n1, b0, b1)
 	})
+}
+
+// planChunks splits panels column panels and mBlocks row micro-panels into
+// nChunks × mChunks chunks for threads threads. It takes at least enough
+// column chunks to keep each at most ncMax wide and to give each thread
+// about three, and among up to twice that many it picks the split whose
+// chunks, taken in order by whichever thread is free, end soonest (the
+// least time a thread idles at the end), the fewest chunks on a tie. So 56
+// panels go in 8 chunks of 7 rather than 6 of 9 or 10, where one thread
+// would finish two panels after the other. Past sixteen chunks a thread
+// the search is not worth its time.
+func planChunks(panels, mBlocks, threads int) (nChunks, mChunks int) {
+	tasks := 3 * threads
+	base := max((panels*nr+ncMax-1)/ncMax, min(panels, tasks))
+	if base >= 16*threads {
+		return base, 1 // a thread idles at most one chunk in sixteen
+	}
+	best := -1
+	for n := base; n <= min(panels, 2*base); n++ {
+		m := 1
+		if n < 2*threads {
+			m = min(mBlocks, (tasks+n-1)/n)
+		}
+		if span := makespan(panels, n, mBlocks, m, threads); best < 0 || span < best {
+			best, nChunks, mChunks = span, n, m
+		}
+	}
+	return nChunks, mChunks
+}
+
+// makespan returns when the last of threads equally fast threads ends
+// when they take the chunks of the nChunks × mChunks split in index order
+// (as slab runs them), each as soon as it is free; a chunk costs its
+// panels times its row micro-panels.
+func makespan(panels, nChunks, mBlocks, mChunks, threads int) int {
+	var free [64]int
+	threads = min(threads, len(free))
+	for i := range nChunks * mChunks {
+		q0, q1 := split(panels, nChunks, i%nChunks)
+		b0, b1 := split(mBlocks, mChunks, i/nChunks)
+		t := 0
+		for j := 1; j < threads; j++ {
+			if free[j] < free[t] {
+				t = j
+			}
+		}
+		free[t] += (q1 - q0) * (b1 - b0)
+	}
+	return slices.Max(free[:threads])
 }
 
 // split returns the i-th of parts near-equal contiguous pieces of [0, n).

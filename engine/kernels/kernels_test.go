@@ -151,6 +151,22 @@ func TestLinearInput(t *testing.T) {
 	}
 }
 
+// TestPlanChunks checks that the chunk plan for the training shapes keeps
+// chunks at most ncMax wide and leaves no thread a chunk behind the other.
+func TestPlanChunks(t *testing.T) {
+	for _, panels := range []int{1, 8, 56, 72, 304, 608, 9496} {
+		const mBlocks, threads = 171, 2
+		n, m := planChunks(panels, mBlocks, threads)
+		if w := (panels + n - 1) / n * nr; w > ncMax {
+			t.Errorf("%d panels: chunks %d wide, more than %d", panels, w, ncMax)
+		}
+		span, ideal := makespan(panels, n, mBlocks, m, threads), (panels*mBlocks+threads-1)/threads
+		if panels > 1 && span != ideal {
+			t.Errorf("%d panels: %d × %d chunks end at %d, the even share is %d", panels, n, m, span, ideal)
+		}
+	}
+}
+
 func TestGemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	shapes := []struct{ m, n, k int }{

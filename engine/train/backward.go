@@ -147,8 +147,16 @@ func (n *net) loraOut(l int, t qwen2.Target, dy, dx []float32, N int) {
 		}
 	}
 
-	// du = s · dy B: [N, r].
-	gemm(false, false, N, r, f.Out, n.scale, dy, f.Out, f.B, r, 0, du, r)
+	// du = s · dy B: [N, r], as dy (Bᵀ)ᵀ with Bᵀ: [r, out] copied out,
+	// so that the product takes r dot products a row of dy, reading dy
+	// once in place, rather than packing all of dy for r columns.
+	bT := n.tmpB[:r*f.Out]
+	for o := range f.Out {
+		for j, v := range f.B[o*r : (o+1)*r] {
+			bT[j*f.Out+o] = v
+		}
+	}
+	gemm(false, true, N, r, f.Out, n.scale, dy, f.Out, bT, f.Out, 0, du, r)
 	if dx == nil {
 		return
 	}

@@ -54,6 +54,7 @@ type net struct {
 	tmpW []float32 // [N, max(C, I, Q)]
 	tmpL []float32 // [N, max(C, I, Q)]: the LoRA input gradient under dropout
 	tmpR []float32 // [r, max(C, I, Q)]: a LoRA gradient of B, transposed
+	tmpB []float32 // [r, max(C, I, Q)]: a LoRA factor B, transposed
 
 	attWork [][]float32 // per worker: [2, T, T] scores and their gradient
 	head    headWork
@@ -131,7 +132,7 @@ func newNet(m *qwen2.Model, ad *lora.Adapter, maxB, maxT int) *net {
 		n.xd, n.tmpL = make([]float32, N*wide), make([]float32, N*wide)
 	}
 	n.tmpW = make([]float32, N*wide)
-	n.tmpR = make([]float32, r*wide)
+	n.tmpR, n.tmpB = make([]float32, r*wide), make([]float32, r*wide)
 	n.attWork = make([][]float32, workers())
 	for i := range n.attWork {
 		n.attWork[i] = make([]float32, 2*maxT*maxT)
