@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 )
@@ -518,4 +519,98 @@ func microKernelGo(k int, a, b []float32, ldb int, c []float32, ldc int, add boo
 			}
 		}
 	}
+}
+
+// LinearInputAdd adds dy W to dx for dy: [T, out], w: [out, in], dx:
+// [T, in]: LinearInput accumulating, for an input that feeds several
+// projections, without a pass through a temporary. Rows are summed in a
+// different order than LinearInput then an addition, so the results may
+// differ in the last bits.
+func LinearInputAdd(dx, dy []float32, w Mat, T int) {
+	in, out := w.Cols, w.Rows
+	checkLen("LinearInputAdd", "dy", dy, T*out)
+	checkLen("LinearInputAdd", "dx", dx, T*in)
+	if T == 0 {
+		return
+	}
+	p := product{m: T, n: in, k: out, b: matSource(w), c: dx, ldc: in, beta: 1}
+	gemm(&p, dy, out, false, 1)
+}
+
+// A LinearOut is one of the products of LinearShared: Y = x Wᵀ (+ Bias).
+type LinearOut struct {
+	Y    []float32 // [T, W.Rows], overwritten
+	W    Mat       // [out, in]
+	Bias []float32 // [W.Rows] or nil
+}
+
+// LinearShared computes every out's Y = x Wᵀ (+ Bias) for x: [T, in], as
+// Linear does one by one, for weights that read the same input (a layer's
+// q, k and v, or its gate and up): x is packed once, and the products'
+// columns are split into one set of chunks that the threads share, so
+// that a narrow product (k and v) does not run alone with too few chunks
+// to keep every thread busy. Shapes the packed product does not serve go
+// through Linear.
+func LinearShared(x []float32, T int, outs ...LinearOut) {
+	if len(outs) == 0 {
+		return
+	}
+	in := outs[0].W.Cols
+	checkLen("LinearShared", "x", x, T*in)
+	mBlocks := (T + mr - 1) / mr
+	shared := T > maxBatch && workers.size > 0 && mBlocks*mr*in <= maxPacked
+	for _, o := range outs {
+		checkLen("LinearShared", "Y", o.Y, T*o.W.Rows)
+		if o.Bias != nil {
+			checkLen("LinearShared", "Bias", o.Bias, o.W.Rows)
+		}
+		if o.W.Cols != in {
+			panic(fmt.Sprintf("kernels: LinearShared: weights of %d and %d columns", in, o.W.Cols))
+		}
+		shared = shared && !IntegerProduct(o.W) && o.W.Rows >= 2*nr
+	}
+	if !shared {
+		for _, o := range outs {
+			Linear(o.Y, x, o.W, o.Bias, T)
+		}
+		return
+	}
+
+	buf := aBuffers.get(mBlocks * in * mr)
+	defer aBuffers.put(buf)
+	threads := workers.threads()
+	steps := min(mBlocks, 4*threads)
+	workers.run(steps, func(i int) {
+		lo, hi := split(mBlocks, steps, i)
+		packA(*buf, x, in, false, 1, T, 0, in, lo, hi)
+	})
+
+	ps := make([]product, len(outs))
+	panels := make([]int, len(outs))
+	total := 0
+	for i, o := range outs {
+		ps[i] = product{m: T, n: o.W.Rows, k: in, ap: *buf, depth: in, first: true,
+			b: matSource(o.W), transB: true, c: o.Y, ldc: o.W.Rows, bias: o.Bias}
+		panels[i] = (o.W.Rows + nr - 1) / nr
+		total += panels[i]
+	}
+	nChunks, mChunks := planChunks(total, mBlocks, threads)
+	width := (total + nChunks - 1) / nChunks * nr
+	for i := range ps {
+		ps[i].nc = width
+	}
+	// Chunk i covers panels [q0, q1) of the products side by side, in
+	// one piece for each product it reaches into.
+	workers.run(nChunks*mChunks, func(i int) {
+		q0, q1 := split(total, nChunks, i%nChunks)
+		b0, b1 := split(mBlocks, mChunks, i/nChunks)
+		off := 0
+		for j := range ps {
+			lo, hi := max(q0, off), min(q1, off+panels[j])
+			if lo < hi {
+				ps[j].chunk((lo-off)*nr, min(ps[j].n, (hi-off)*nr), b0, b1)
+			}
+			off += panels[j]
+		}
+	})
 }

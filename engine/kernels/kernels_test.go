@@ -151,6 +151,73 @@ func TestLinearInput(t *testing.T) {
 	}
 }
 
+// TestLinearInputAdd checks that the accumulating form adds dy W to what
+// dx held.
+func TestLinearInputAdd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	for _, dt := range dtypes {
+		for _, s := range linearShapes {
+			name := fmt.Sprintf("%v/T%d_in%d_out%d", dt, s.T, s.in, s.out)
+			t.Run(name, func(t *testing.T) {
+				w, wv := randMat(rng, dt, s.out, s.in)
+				dy := randVec(rng, s.T*s.out)
+				start := randVec(rng, s.T*s.in)
+				want := make([]float32, s.T*s.in)
+				RefLinearInput(want, dy, w, s.T)
+				mag := make([]float32, s.T*s.in)
+				RefLinearInput(mag, abs(dy), NewMatF32(s.out, s.in, abs(wv)), s.T)
+				for i := range want {
+					want[i] += start[i]
+					mag[i] += abs(start[i : i+1])[0]
+				}
+				got := append([]float32(nil), start...)
+				LinearInputAdd(got, dy, w, s.T)
+				compare(t, got, want, mag)
+			})
+		}
+	}
+}
+
+// TestLinearShared checks the products sharing one input against Linear
+// on each, with the packed path (more than maxBatch rows, every output at
+// least 2·nr wide) and the fallback.
+func TestLinearShared(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 6))
+	for _, dt := range []DType{F32, BF16} {
+		for _, s := range []struct{ T, in int }{{3, 40}, {50, 70}, {97, 300}} {
+			t.Run(fmt.Sprintf("%v/T%d_in%d", dt, s.T, s.in), func(t *testing.T) {
+				x := randVec(rng, s.T*s.in)
+				var outs []LinearOut
+				var want [][]float32
+				for i, rows := range []int{100, 32, 48, 7} {
+					w, _ := randMat(rng, dt, rows, s.in)
+					var bias []float32
+					if i%2 == 0 {
+						bias = randVec(rng, rows)
+					}
+					y := make([]float32, s.T*rows)
+					for j := range y {
+						y[j] = float32(math.NaN())
+					}
+					outs = append(outs, LinearOut{Y: y, W: w, Bias: bias})
+					ref := make([]float32, s.T*rows)
+					Linear(ref, x, w, bias, s.T)
+					want = append(want, ref)
+				}
+				LinearShared(x, s.T, outs[:3]...)
+				LinearShared(x, s.T, outs[3:]...)
+				for i, o := range outs {
+					for j := range o.Y {
+						if d := math.Abs(float64(o.Y[j] - want[i][j])); !(d <= 1e-4*(1+math.Abs(float64(want[i][j])))) {
+							t.Fatalf("output %d, element %d: %v, Linear gives %v", i, j, o.Y[j], want[i][j])
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
 // TestPlanChunks checks that the chunk plan for the training shapes keeps
 // chunks at most ncMax wide and leaves no thread a chunk behind the other.
 func TestPlanChunks(t *testing.T) {

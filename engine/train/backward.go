@@ -102,15 +102,9 @@ func (n *net) layerBackward(l int, bt *Batch, dx []float32, needInput bool) {
 	rmsNormBackward(dx, dxn, a.xIn[:N*C], a.rstd1[:N], w.AttnNorm, N, C)
 }
 
-// addLinearInput adds dy W to dx: [N, in], through n.tmpW.
+// addLinearInput adds dy W to dx: [N, in].
 func (n *net) addLinearInput(dx, dy []float32, w kernels.Mat, N int) {
-	t := n.tmpW[:N*w.Cols]
-	kernels.LinearInput(t, dy, w, N)
-	parallel(len(dx), func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			dx[i] += t[i]
-		}
-	})
+	kernels.LinearInputAdd(dx[:N*w.Cols], dy, w, N)
 }
 
 // loraBackward accumulates the LoRA gradients of (l, t) given dy:

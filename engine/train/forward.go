@@ -50,10 +50,13 @@ func (n *net) layerForward(l int, bt *Batch, out []float32) {
 
 	// Projections with their biases and LoRA updates:
 	// q: [N, Q], k, v: [N, K].
+	// The three read the same xn: one shared product.
 	q, k, v := a.q[:N*Q], a.k[:N*K], a.v[:N*K]
-	n.project(l, qwen2.TargetQ, q, xn, w.Q, w.QBias, N)
-	n.project(l, qwen2.TargetK, k, xn, w.K, w.KBias, N)
-	n.project(l, qwen2.TargetV, v, xn, w.V, w.VBias, N)
+	kernels.LinearShared(xn, N, kernels.LinearOut{Y: q, W: w.Q, Bias: w.QBias},
+		kernels.LinearOut{Y: k, W: w.K, Bias: w.KBias}, kernels.LinearOut{Y: v, W: w.V, Bias: w.VBias})
+	n.projectLoRA(l, qwen2.TargetQ, q, xn, N)
+	n.projectLoRA(l, qwen2.TargetK, k, xn, N)
+	n.projectLoRA(l, qwen2.TargetV, v, xn, N)
 
 	// Rotary embedding on q and k, by each position's id.
 	n.rope(q, bt.Pos, n.H, N, false)
@@ -75,8 +78,9 @@ func (n *net) layerForward(l int, bt *Batch, out []float32) {
 
 	// SwiGLU: h = silu(gate(xn)) ⊙ up(xn): [N, I].
 	gate, up, h := a.gate[:N*I], a.up[:N*I], n.hI[:N*I]
-	n.project(l, qwen2.TargetGate, gate, xn, w.Gate, nil, N)
-	n.project(l, qwen2.TargetUp, up, xn, w.Up, nil, N)
+	kernels.LinearShared(xn, N, kernels.LinearOut{Y: gate, W: w.Gate}, kernels.LinearOut{Y: up, W: w.Up})
+	n.projectLoRA(l, qwen2.TargetGate, gate, xn, N)
+	n.projectLoRA(l, qwen2.TargetUp, up, xn, N)
 	parallel(N*I, func(_, lo, hi int) {
 		swiglu(h[lo:hi], gate[lo:hi], up[lo:hi])
 	})
@@ -93,6 +97,12 @@ func (n *net) layerForward(l int, bt *Batch, out []float32) {
 // y: [N, out], keeping u = dropout(x) Aᵀ: [N, r] for the backward pass.
 func (n *net) project(l int, t qwen2.Target, y, x []float32, w kernels.Mat, bias []float32, N int) {
 	kernels.Linear(y, x, w, bias, N)
+	n.projectLoRA(l, t, y, x, N)
+}
+
+// projectLoRA is project's adapter part: it adds s · dropout(x) Aᵀ Bᵀ to
+// y and keeps u.
+func (n *net) projectLoRA(l int, t qwen2.Target, y, x []float32, N int) {
 	f := n.ad.Factors(l, t)
 	if f == nil {
 		return
