@@ -350,20 +350,7 @@ func (m *Model) attend(s *scratch, out, q, keys, values []float32, past, T int) 
 // softmaxPrefix replaces row[:n] by its softmax and zeroes row[n:].
 func softmaxPrefix(row []float32, n int) {
 	p := row[:n]
-	done, mx := maxFast(p, p[0])
-	for _, v := range p[done:] {
-		mx = max(mx, v)
-	}
-	done, sum := expSubFast(p, mx)
-	for i := done; i < n; i++ {
-		e := expf(p[i] - mx)
-		p[i] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for i := scaleFast(p, inv); i < n; i++ {
-		p[i] *= inv
-	}
+	kernels.ScaleBy(p, float32(1/kernels.ExpSub(p, kernels.MaxOf(p))))
 	clear(row[n:])
 }
 

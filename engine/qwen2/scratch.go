@@ -1,6 +1,10 @@
 package qwen2
 
-import "math"
+import (
+	"math"
+
+	"attune/engine/kernels"
+)
 
 // scratch holds the activation buffers of one forward pass over n tokens.
 // Buffers are reused across calls through the model's pool and grow only
@@ -101,10 +105,4 @@ func add(dst, src []float32) {
 }
 
 // swiglu computes gate = silu(gate) · up in place.
-func swiglu(gate, up []float32) {
-	up = up[:len(gate)]
-	for i := swigluFast(gate, up); i < len(gate); i++ {
-		g := gate[i]
-		gate[i] = g / (1 + expf(-g)) * up[i]
-	}
-}
+func swiglu(gate, up []float32) { kernels.SwiGLU(gate, gate, up[:len(gate)]) }

@@ -2,6 +2,8 @@ package train
 
 import (
 	"math"
+
+	"attune/engine/kernels"
 )
 
 // Causal self-attention with grouped-query heads over packed rows: query
@@ -69,9 +71,9 @@ func (n *net) attentionForward(bt *Batch, q, k, v, ao, lse []float32) {
 // maskedSoftmax replaces row[lo..hi] with its softmax, zeroes the rest of
 // row, and returns the log-sum-exp of row[lo..hi].
 func maskedSoftmax(row []float32, lo, hi int) float32 {
-	mx := maxOf(row[lo : hi+1])
-	sum := expSub(row[lo:hi+1], mx)
-	scaleBy(row[lo:hi+1], float32(1/sum))
+	mx := kernels.MaxOf(row[lo : hi+1])
+	sum := kernels.ExpSub(row[lo:hi+1], mx)
+	kernels.ScaleBy(row[lo:hi+1], float32(1/sum))
 	clear(row[:lo])
 	clear(row[hi+1:])
 	return mx + float32(math.Log(sum))
@@ -113,7 +115,7 @@ func (n *net) attentionBackward(bt *Batch, a *layerActs, dao, dq, dk, dv []float
 					for i := i0; i < i1; i++ {
 						row := p[i*T+lo : i*T+hi]
 						s := int(start[i]) - lo
-						expSub(row[s:i-lo+1], l[i])
+						kernels.ExpSub(row[s:i-lo+1], l[i])
 						clear(row[:s])
 						clear(row[i-lo+1:])
 					}
@@ -128,7 +130,7 @@ func (n *net) attentionBackward(bt *Batch, a *layerActs, dao, dq, dk, dv []float
 					for i := i0; i < i1; i++ {
 						pr, dr := p[i*T+lo:i*T+hi], dp[i*T+lo:i*T+hi]
 						s, e := int(start[i])-lo, i-lo
-						softmaxGrad(pr[s:e+1], dr[s:e+1])
+						kernels.SoftmaxBackward(pr[s:e+1], dr[s:e+1])
 						clear(dr[:s])
 						clear(dr[e+1:])
 					}

@@ -52,7 +52,7 @@ func (n *net) layerBackward(l int, bt *Batch, dx []float32, needInput bool) {
 	// h = silu(gate) ⊙ up, and write dgate = dh ⊙ up ⊙ silu'(gate) and
 	// dup = dh ⊙ silu(gate) over gate and up, which are not needed after.
 	parallel(N*I, func(_, lo, hi int) {
-		swigluBack(h[lo:hi], gate[lo:hi], up[lo:hi], dh[lo:hi])
+		kernels.SwiGLUBackward(h[lo:hi], gate[lo:hi], up[lo:hi], dh[lo:hi])
 	})
 	n.loraA(l, qwen2.TargetDown, h, N)
 	dgate, dup := gate, up

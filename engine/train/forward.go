@@ -82,7 +82,7 @@ func (n *net) layerForward(l int, bt *Batch, out []float32) {
 	n.projectLoRA(l, qwen2.TargetGate, gate, xn, N)
 	n.projectLoRA(l, qwen2.TargetUp, up, xn, N)
 	parallel(N*I, func(_, lo, hi int) {
-		swiglu(h[lo:hi], gate[lo:hi], up[lo:hi])
+		kernels.SwiGLU(h[lo:hi], gate[lo:hi], up[lo:hi])
 	})
 
 	// Down projection and residual: out = xMid + down(h).
@@ -193,9 +193,6 @@ func (n *net) rope(x []float32, pos []int32, heads, N int, inverse bool) {
 		}
 	})
 }
-
-// silu returns x·sigmoid(x).
-func silu(x float32) float32 { return x / (1 + exp32(-x)) }
 
 // targetIdx returns the index of t in lora.AllTargets.
 func targetIdx(t qwen2.Target) int {

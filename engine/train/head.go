@@ -101,8 +101,8 @@ func (n *net) headChunk(bt *Batch, rows int, backward bool, norm float64) float6
 			t := bt.Targets[hw.idx[r]]
 			logit := row[t]
 			if !backward {
-				mx := maxOf(row)
-				losses[r] = math.Log(expSub(row, mx)) + float64(mx) - float64(logit)
+				mx := kernels.MaxOf(row)
+				losses[r] = math.Log(kernels.ExpSub(row, mx)) + float64(mx) - float64(logit)
 				continue
 			}
 			lse := softmaxScaled(row, inv)
@@ -130,8 +130,8 @@ func softmaxInPlace(x []float32) float64 {
 
 // softmaxScaled replaces x with c · softmax(x) and returns log Σ exp(x).
 func softmaxScaled(x []float32, c float64) float64 {
-	mx := maxOf(x)
-	s := expSub(x, mx)
-	scaleBy(x, float32(c/s))
+	mx := kernels.MaxOf(x)
+	s := kernels.ExpSub(x, mx)
+	kernels.ScaleBy(x, float32(c/s))
 	return math.Log(s) + float64(mx)
 }

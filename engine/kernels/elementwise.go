@@ -1,15 +1,17 @@
-package train
+package kernels
 
 import "math"
 
-// The training loops take hundreds of millions of exponentials a step
-// (softmax over the vocabulary, SiLU, attention), and their results are
-// f32, so they use exp32 rather than math.Exp.
+// This file holds the element-wise steps around the products that call
+// exponentials: softmax (attention, the head's loss), SiLU and SwiGLU,
+// forward and backward. The forward pass and training take hundreds of
+// millions of exponentials a step and their results are f32, so they use
+// Exp32 rather than math.Exp.
 
-// exp32 returns e^x to within 2 f32 ulps: x = k·ln2 + r with |r| <= ln2/2,
+// Exp32 returns e^x to within 2 f32 ulps: x = k·ln2 + r with |r| <= ln2/2,
 // e^r by its Taylor series to degree 7 (truncation below 6e-9 relative),
 // and 2^k put into the exponent.
-func exp32(x float32) float32 {
+func Exp32(x float32) float32 {
 	switch {
 	case x > 88.72:
 		return float32(math.Inf(1))
@@ -45,27 +47,39 @@ func exp32(x float32) float32 {
 }
 
 // The vector loops over exponentials. The portable versions below use
-// exp32 one value at a time; exp_simd.go replaces them where the CPU has
+// Exp32 one value at a time; elementwise_simd.go replaces them where the CPU has
 // AVX2 and FMA with versions that take eight values at a time. Both are
 // deterministic: a value's result does not depend on its position in the
 // slice, so a run gives the same numbers however its rows are split.
 var (
-	// expSub replaces x[i] by e^(x[i]-m) and returns their sum, added
-	// up in float64 (in f32 over at most 256 values at a time).
-	expSub = expSubGo
-	// maxOf returns the largest value of x, which is not empty.
-	maxOf = maxOfGo
-	// scaleBy multiplies every x[i] by s.
-	scaleBy = scaleByGo
-	// swiglu writes h[i] = silu(g[i]) · u[i].
-	swiglu = swigluGo
-	// swigluBack recomputes h = silu(g) ⊙ u and, given dh, the gradient
-	// of h, overwrites g with dh ⊙ u ⊙ silu'(g) and u with dh ⊙ silu(g).
-	swigluBack = swigluBackGo
-	// softmaxGrad overwrites d with p ⊙ (d - Σ_j p_j d_j), the gradient
-	// of a softmax's input given that of its output p.
+	expSub      = expSubGo
+	maxOf       = maxOfGo
+	scaleBy     = scaleByGo
+	swiglu      = swigluGo
+	swigluBack  = swigluBackGo
 	softmaxGrad = softmaxGradGo
 )
+
+// ExpSub replaces x[i] by e^(x[i]-m) and returns their sum, added up in
+// float64 (in f32 over at most 256 values at a time).
+func ExpSub(x []float32, m float32) float64 { return expSub(x, m) }
+
+// MaxOf returns the largest value of x, which must not be empty.
+func MaxOf(x []float32) float32 { return maxOf(x) }
+
+// ScaleBy multiplies every x[i] by s.
+func ScaleBy(x []float32, s float32) { scaleBy(x, s) }
+
+// SwiGLU writes h[i] = silu(g[i]) · u[i]; h may be g.
+func SwiGLU(h, g, u []float32) { swiglu(h, g, u) }
+
+// SwiGLUBackward recomputes h = silu(g) ⊙ u and, given dh, the gradient
+// of h, overwrites g with dh ⊙ u ⊙ silu'(g) and u with dh ⊙ silu(g).
+func SwiGLUBackward(h, g, u, dh []float32) { swigluBack(h, g, u, dh) }
+
+// SoftmaxBackward overwrites d with p ⊙ (d - Σ_j p_j d_j), the gradient
+// of a softmax's input given that of its output p.
+func SoftmaxBackward(p, d []float32) { softmaxGrad(p, d) }
 
 func softmaxGradGo(p, d []float32) {
 	var dot float32
@@ -80,7 +94,7 @@ func softmaxGradGo(p, d []float32) {
 func expSubGo(x []float32, m float32) float64 {
 	var s float64
 	for i, v := range x {
-		e := exp32(v - m)
+		e := Exp32(v - m)
 		x[i] = e
 		s += float64(e)
 	}
@@ -101,6 +115,9 @@ func scaleByGo(x []float32, s float32) {
 	}
 }
 
+// silu is x·sigmoid(x) by Exp32.
+func silu(x float32) float32 { return x / (1 + Exp32(-x)) }
+
 func swigluGo(h, g, u []float32) {
 	for i := range h {
 		h[i] = silu(g[i]) * u[i]
@@ -110,7 +127,7 @@ func swigluGo(h, g, u []float32) {
 func swigluBackGo(h, g, u, dh []float32) {
 	for i := range h {
 		gi, ui, d := g[i], u[i], dh[i]
-		sg := 1 / (1 + exp32(-gi))
+		sg := 1 / (1 + Exp32(-gi))
 		h[i] = gi * sg * ui
 		g[i] = d * ui * sg * (1 + gi*(1-sg))
 		u[i] = d * gi * sg

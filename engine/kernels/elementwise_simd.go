@@ -1,6 +1,6 @@
 //go:build goexperiment.simd && amd64
 
-package train
+package kernels
 
 import "simd/archsimd"
 
@@ -15,10 +15,10 @@ func init() {
 	}
 }
 
-// exp8 is e^x on eight lanes by the method of exp32: x = n·ln2 + r with
+// exp8 is e^x on eight lanes by the method of Exp32: x = n·ln2 + r with
 // |r| <= ln2/2, e^r by a degree-7 Taylor polynomial, 2^n put into the
 // exponent. Inputs are clamped to [-87.33, 88.37]; lanes below -87.33
-// come out as 0, as exp32 gives.
+// come out as 0, as Exp32 gives.
 func exp8(x archsimd.Float32x8) archsimd.Float32x8 {
 	keep := x.GreaterEqual(archsimd.BroadcastFloat32x8(-87.33))
 	x = x.Max(archsimd.BroadcastFloat32x8(-87.33)).Min(archsimd.BroadcastFloat32x8(88.37))
