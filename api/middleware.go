@@ -30,10 +30,7 @@ type Authenticator func(ctx context.Context, key string) (Caller, error)
 
 type ctxKey int
 
-const (
-	ctxInfo ctxKey = iota
-	ctxCaller
-)
+const ctxInfo ctxKey = 0
 
 // reqInfo is what the outer middleware learns about a request from the
 // route that answers it, for the access log and metrics.
@@ -69,11 +66,11 @@ func logger(r *http.Request) *slog.Logger {
 
 // callerOf returns the authenticated caller of a request.
 func callerOf(r *http.Request) Caller {
-	if info, ok := r.Context().Value(ctxInfo).(*reqInfo); ok {
-		return info.caller
+	info, _ := r.Context().Value(ctxInfo).(*reqInfo)
+	if info == nil {
+		return Caller{}
 	}
-	c, _ := r.Context().Value(ctxCaller).(Caller)
-	return c
+	return info.caller
 }
 
 // recorder remembers the status and size of an answer.
@@ -169,21 +166,16 @@ func (s *Server) wrap(rt route, checks map[string]string) http.Handler {
 				return
 			}
 		}
-		info, _ := r.Context().Value(ctxInfo).(*reqInfo)
-		if info != nil {
-			info.route = key
-		}
+		// observe, which mount puts around every route, made info.
+		info := r.Context().Value(ctxInfo).(*reqInfo)
+		info.route = key
 		if rt.access != accessPublic {
 			c, err := s.authenticate(w, r, rt)
 			if err != nil {
 				writeError(w, r, err, rt.openai)
 				return
 			}
-			if info != nil {
-				info.caller = c
-			} else {
-				r = r.WithContext(context.WithValue(r.Context(), ctxCaller, c))
-			}
+			info.caller = c
 		}
 		if err := rt.handle(w, r); err != nil {
 			writeError(w, r, err, rt.openai)
